@@ -1,0 +1,1 @@
+"""Classifiers decide what a document and a piece of evidence are."""

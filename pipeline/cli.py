@@ -1,0 +1,204 @@
+"""The ``yunshen`` command line (typer + rich).
+
+Exit codes: 0 when every application was screened (bad *files* are flags in the result, not
+failures), 2 for usage errors (no such path, nothing to screen, a misconfigured OCR engine).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from pipeline import __version__
+from pipeline.cache import atomic_write_bytes
+from pipeline.ingest import find_applications
+from pipeline.model import ScreeningResult
+from pipeline.settings import Settings
+
+app = typer.Typer(
+    name="yunshen",
+    help="云审 yunshen — 星级上云企业申报材料预审。Pre-screens Jiangsu cloud-adoption star applications.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console(stderr=True)
+out_console = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"yunshen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="显示版本 / show the version."),
+    ] = None,
+) -> None:
+    """云审：读取申报材料（PDF 文字层或 OCR），识别材料类型，输出预审结果 JSON。"""
+
+
+# ---------------------------------------------------------------- worker side
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(settings_json: str) -> None:
+    from pipeline.cache import OcrCache
+    from pipeline.pages import OcrRunner
+
+    settings = Settings.model_validate_json(settings_json)
+    _WORKER["settings"] = settings
+    _WORKER["ocr"] = OcrRunner(settings, OcrCache(settings.cache_dir))
+
+
+def _screen_one(path: str) -> str:
+    from pipeline.screen import screen_application
+
+    settings = _WORKER["settings"]
+    result = screen_application(Path(path), settings, _WORKER["ocr"])  # type: ignore[arg-type]
+    return result.to_json()
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _unique_ids(paths: list[Path]) -> dict[Path, str]:
+    from pipeline.ingest import application_id_for
+
+    taken: Counter[str] = Counter()
+    ids: dict[Path, str] = {}
+    for p in paths:
+        base = application_id_for(p)
+        taken[base] += 1
+        ids[p] = base if taken[base] == 1 else f"{base}-{taken[base]}"
+    return ids
+
+
+@app.command()
+def screen(
+    paths: Annotated[list[Path], typer.Argument(help="申报材料文件夹或 zip（也可以是包含多个申报的文件夹）")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="结果输出目录：每个申报一个 JSON")] = Path("out"),
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, max=64, help="并行进程数")] = 1,
+    engine: Annotated[
+        Optional[str], typer.Option("--engine", help="OCR 引擎：rapidocr（默认）| paddleocr | tesseract")
+    ] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="OCR 缓存目录")] = None,
+) -> None:
+    """预审一个或多个申报：读取每个文件，输出 <申报编号>.json（结果 v1）。
+
+    Screens each application folder or zip found under PATH and writes OUT/<application-id>.json.
+    """
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        console.print(f"[red]路径不存在 / no such path:[/] {', '.join(map(str, missing))}")
+        raise typer.Exit(2)
+    overrides: dict[str, object] = {}
+    if engine:
+        overrides["ocr_engine"] = engine
+    if cache_dir:
+        overrides["cache_dir"] = cache_dir
+    if workers > 1:
+        overrides["ocr_threads"] = max(1, (os.cpu_count() or 2) // workers)
+    try:
+        settings = Settings(**overrides)
+    except Exception as exc:
+        console.print(f"[red]设置无效 / invalid setting:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    apps: list[Path] = []
+    for p in paths:
+        apps.extend(find_applications(p))
+    if not apps:
+        console.print("[red]没有找到申报材料 / no application folder or zip found[/]")
+        raise typer.Exit(2)
+    ids = _unique_ids(apps)
+    out.mkdir(parents=True, exist_ok=True)
+
+    results: list[ScreeningResult] = []
+    from extractors.ocr.base import EngineUnavailable
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    try:
+        with progress:
+            task = progress.add_task("预审中 screening", total=len(apps))
+            if workers == 1:
+                _init_worker(settings.model_dump_json())
+                for path in apps:
+                    results.append(_finish(out, ids[path], _screen_one(str(path))))
+                    progress.advance(task)
+            else:
+                with ProcessPoolExecutor(
+                    max_workers=workers, initializer=_init_worker, initargs=(settings.model_dump_json(),)
+                ) as pool:
+                    futures = {pool.submit(_screen_one, str(p)): p for p in apps}
+                    for fut in as_completed(futures):
+                        results.append(_finish(out, ids[futures[fut]], fut.result()))
+                        progress.advance(task)
+    except EngineUnavailable as exc:
+        console.print(f"[red]OCR 引擎不可用 / OCR engine unavailable:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    _print_summary(sorted(results, key=lambda r: r.application_id), out)
+
+
+def _finish(out: Path, app_id: str, payload: str) -> ScreeningResult:
+    result = ScreeningResult.model_validate_json(payload)
+    if result.application_id != app_id:
+        result = result.model_copy(update={"application_id": app_id})
+    atomic_write_bytes(out / f"{app_id}.json", result.to_json().encode())
+    return result
+
+
+def _print_summary(results: list[ScreeningResult], out: Path) -> None:
+    table = Table(title="预审结果 / screening summary", show_lines=False)
+    for col in ("申报 application", "文件 files", "类型 kinds", "页 pages", "OCR页", "错误 errors", "标记 flags", "秒 s"):
+        table.add_column(col)
+    for r in results:
+        kinds = Counter(d.kind for d in r.documents if d.error is None)
+        errors = sum(1 for d in r.documents if d.error)
+        stats = r.stats
+        table.add_row(
+            r.application_id,
+            str(len(r.documents)),
+            " ".join(f"{k}×{n}" for k, n in sorted(kinds.items())),
+            str(stats.pages if stats else "-"),
+            str(stats.ocr_pages if stats else "-"),
+            str(errors),
+            str(len(r.flags)),
+            f"{stats.seconds:.1f}" if stats else "-",
+        )
+    out_console.print(table)
+    for r in results:
+        codes = Counter(f.code for f in r.flags)
+        line = ", ".join(f"{c}×{n}" if n > 1 else c for c, n in sorted(codes.items())) or "无 none"
+        out_console.print(f"{r.application_id}: {len(r.documents)} 个文件, 标记 flags: {line}")
+    out_console.print(f"结果已写入 / results written to: {out.resolve()}")
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Run-time settings, read from ``YUNSHEN_*`` environment variables (or passed explicitly).
+
+Everything that changes what the pipeline outputs for the same bytes takes part in the OCR cache
+key (see :meth:`Settings.ocr_fingerprint`), so a cached reading is never reused under different
+settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OcrEngineName = Literal["rapidocr", "paddleocr", "tesseract"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YUNSHEN_", frozen=True, extra="ignore")
+
+    # --- OCR ------------------------------------------------------------------------------
+    ocr_engine: OcrEngineName = "rapidocr"
+    """Which engine reads pages without a text layer. ``rapidocr`` ships its models in its wheel."""
+    ocr_threads: int = Field(default=2, ge=1, le=64)
+    """Intra-op threads per OCR engine (one engine per process)."""
+    ocr_max_side: int = Field(default=2200, ge=640)
+    """Images are downscaled so their longer side is at most this many pixels before OCR."""
+    ocr_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Lines recognised below this confidence are dropped."""
+    paddle_model_dir: Path | None = None
+    """Folder holding PaddleOCR model folders (``det``/``rec``/``cls``, each with
+    ``inference.onnx`` + ``inference.yml``, or Paddle-format files). Default: built from the
+    ``rapidocr-onnxruntime`` wheel into ``<cache_dir>/models/paddle``."""
+    paddle_inference: Literal["onnxruntime", "paddle"] = "onnxruntime"
+    """PaddleOCR's inference engine: ``onnxruntime`` (no paddlepaddle needed) or ``paddle``."""
+    tesseract_cmd: str = "tesseract"
+
+    # --- pages ----------------------------------------------------------------------------
+    render_dpi: int = Field(default=200, ge=72, le=600)
+    """Resolution at which PDF pages without a usable text layer are rendered for OCR."""
+    max_image_pixels: int = Field(default=120_000_000, ge=1_000_000)
+    """Images larger than this are refused as decompression bombs."""
+    max_pdf_pages: int = Field(default=500, ge=1)
+    """A PDF with more pages is read up to this many pages and flagged."""
+    max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+
+    # --- storage --------------------------------------------------------------------------
+    cache_dir: Path = Path(".yunshen/cache")
+    """OCR cache (keyed by file sha256, page, engine, engine version and settings)."""
+
+    def ocr_fingerprint(self) -> str:
+        """A short digest of every setting that changes what OCR returns for the same bytes."""
+        relevant = {
+            "ocr_max_side": self.ocr_max_side,
+            "ocr_min_confidence": self.ocr_min_confidence,
+            "render_dpi": self.render_dpi,
+            "paddle_inference": self.paddle_inference if self.ocr_engine == "paddleocr" else None,
+        }
+        blob = json.dumps(relevant, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]

@@ -14,10 +14,14 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from pipeline.model import Page
+
+if TYPE_CHECKING:
+    from pipeline.storage import Store
 
 
 def cache_key(sha256: str, page: int, engine: str, engine_version: str, fingerprint: str) -> str:
@@ -34,28 +38,31 @@ class CacheStats:
 
 @dataclass
 class OcrCache:
-    """Pages read by OCR, stored as JSON under ``root/ocr/<k[:2]>/<k>.json``."""
+    """Pages read by OCR, stored as JSON at ``cache/ocr/<k[:2]>/<k>.json`` in a store."""
 
-    root: Path
+    store: Store
     stats: CacheStats = field(default_factory=CacheStats)
 
-    def _path(self, key: str) -> Path:
-        return Path(self.root) / "ocr" / key[:2] / f"{key}.json"
+    @staticmethod
+    def _key(key: str) -> str:
+        return f"cache/ocr/{key[:2]}/{key}.json"
 
     def get(self, key: str) -> Page | None:
-        path = self._path(key)
-        try:
-            page = Page.model_validate_json(path.read_bytes())
-        except (OSError, ValidationError, ValueError):
+        data = self.store.get(self._key(key))
+        page = None
+        if data is not None:
+            try:
+                page = Page.model_validate_json(data)
+            except (ValidationError, ValueError):
+                page = None  # an unreadable entry is a miss; it is rewritten
+        if page is None:
             self.stats.misses += 1
             return None
         self.stats.hits += 1
         return page
 
     def put(self, key: str, page: Page) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, page.model_dump_json().encode())
+        self.store.put(self._key(key), page.model_dump_json().encode())
         self.stats.writes += 1
 
 

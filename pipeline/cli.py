@@ -57,12 +57,11 @@ _WORKER: dict[str, object] = {}
 
 
 def _init_worker(settings_json: str) -> None:
-    from pipeline.cache import OcrCache
     from pipeline.pages import OcrRunner
 
     settings = Settings.model_validate_json(settings_json)
     _WORKER["settings"] = settings
-    _WORKER["ocr"] = OcrRunner(settings, OcrCache(settings.cache_dir))
+    _WORKER["ocr"] = OcrRunner.from_settings(settings)
 
 
 def _screen_one(path: str) -> str:
@@ -96,7 +95,7 @@ def screen(
     engine: Annotated[
         Optional[str], typer.Option("--engine", help="OCR 引擎：rapidocr（默认）| paddleocr | tesseract")
     ] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="OCR 缓存目录")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option("--store-dir", help="本地存储目录（原件、OCR 缓存、结果）")] = None,
 ) -> None:
     """预审一个或多个申报：读取每个文件，输出 <申报编号>.json（结果 v1）。
 

@@ -36,6 +36,12 @@ class OcrRunner:
         self._engine: OcrEngine | None = None
         self._identity: tuple[str, str] | None = None
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OcrRunner:
+        from pipeline.storage import open_store
+
+        return cls(settings, OcrCache(open_store(settings)))
+
     @property
     def identity(self) -> tuple[str, str]:
         """(engine name, engine version) — cheap: does not load the models."""

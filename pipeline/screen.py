@@ -14,7 +14,6 @@ from pathlib import Path
 
 from classifiers.kinds import classify
 from pipeline import __version__
-from pipeline.cache import OcrCache
 from pipeline.flags import make_flag
 from pipeline.ingest import ApplicationSource, FileError, SourceFile, load_application
 from pipeline.model import (
@@ -68,7 +67,7 @@ def read_application(
 ) -> ApplicationReading:
     """Read every file of the application at ``path`` (folder or zip); never raises on bad files."""
     started = time.perf_counter()
-    ocr = ocr or OcrRunner(settings, OcrCache(settings.cache_dir))
+    ocr = ocr or OcrRunner.from_settings(settings)
     calls0, hits0 = ocr.calls, ocr.cache.stats.hits
     source: ApplicationSource = load_application(Path(path), settings)
     documents: list[ReadDocument] = []

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OcrEngineName = Literal["rapidocr", "paddleocr", "tesseract"]
@@ -48,8 +48,19 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
 
     # --- storage --------------------------------------------------------------------------
-    cache_dir: Path = Path(".yunshen/cache")
-    """OCR cache (keyed by file sha256, page, engine, engine version and settings)."""
+    store: Literal["local", "s3"] = "local"
+    """Where originals, the OCR cache and results live: the local filesystem or S3/MinIO."""
+    cache_dir: Path = Path(".yunshen/store")
+    """Root of the local store (``store=local``): ``originals/``, ``cache/ocr/``, ``results/``."""
+    s3_endpoint: str | None = None
+    """``host:port`` of the S3-compatible server (``store=s3``)."""
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "yunshen"
+    s3_secure: bool = True
+    """Use TLS to reach the S3 server."""
+    s3_region: str | None = None
+    s3_prefix: str = ""
 
     def ocr_fingerprint(self) -> str:
         """A short digest of every setting that changes what OCR returns for the same bytes."""

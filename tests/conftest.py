@@ -17,3 +17,23 @@ def settings(tmp_path):
     from pipeline.settings import Settings
 
     return Settings(cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real SeaweedFS S3 server on 127.0.0.1 for the whole session, killed by process group."""
+    from s3server import start_s3
+
+    server = start_s3(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_store(s3_server, request):
+    """A fresh bucket prefix on the test S3 server, as a yunshen store."""
+    from pipeline.storage import S3Store
+    from s3server import ACCESS_KEY, SECRET_KEY
+
+    prefix = request.node.name.replace("[", "-").replace("]", "")[:60]
+    return S3Store(s3_server.endpoint, ACCESS_KEY, SECRET_KEY, "yunshen-test", secure=False, prefix=prefix)

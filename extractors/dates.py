@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 import yaml
 
+from extractors.textnorm import fold_width
+
 __all__ = [
     "DateMatch",
     "Period",
@@ -42,16 +44,13 @@ _DATA_FILE = Path(__file__).with_name("data") / "periods.yaml"
 
 # --------------------------------------------------------------------------- normalisation
 
-_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_WIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x202F: 0x20})
-_WIDTH.update({cp: 0x20 for cp in range(0x2000, 0x200B)})
 _LOOKALIKE = re.compile(r"(?<=\d)[OoIl|]|[OoIl|](?=\d)")
 _LOOKALIKE_DIGIT = {"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"}
 
 
 def _fold(text: str) -> str:
     """Full-width → half-width; ``O``/``l`` next to a digit → ``0``/``1``. One char for one."""
-    folded = text.translate(_WIDTH)
+    folded = fold_width(text)
     return _LOOKALIKE.sub(lambda m: _LOOKALIKE_DIGIT[m.group()], folded)
 
 

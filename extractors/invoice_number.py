@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 import yaml
 
+from extractors.textnorm import fold_width
+
 __all__ = [
     "CheckCode",
     "InvoiceNumber",
@@ -34,9 +36,6 @@ __all__ = [
 
 _DATA_FILE = Path(__file__).with_name("data") / "invoice.yaml"
 
-_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_WIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x202F: 0x20})
-_WIDTH.update({cp: 0x20 for cp in range(0x2000, 0x200B)})
 _LOOKALIKE = {"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"}
 _MAX_LOOKALIKES = 2
 _PAIR_DISTANCE = 400
@@ -47,7 +46,7 @@ Span = tuple[int, int]
 
 def _fold(text: str) -> str:
     """Full-width → half-width, one character for one (spans survive)."""
-    return text.translate(_WIDTH)
+    return fold_width(text)
 
 
 # --------------------------------------------------------------------------- data

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import yaml
 
+from extractors.textnorm import fold_width
+
 __all__ = [
     "AmountMatch",
     "find_amounts",
@@ -36,14 +38,11 @@ MAX_INTEGER_DIGITS = 16
 
 # --------------------------------------------------------------------------- normalisation
 
-_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_WIDTH.update({0x3000: 0x20, 0xFFE5: 0xA5, 0x00A0: 0x20, 0x202F: 0x20, 0xFFE0: 0xA2})
-_WIDTH.update({cp: 0x20 for cp in range(0x2000, 0x200B)})
 
 
 def _fold(text: str) -> str:
     """Full-width → half-width, odd spaces → space; one character for one (spans survive)."""
-    return text.translate(_WIDTH)
+    return fold_width(text)
 
 
 # --------------------------------------------------------------------------- data

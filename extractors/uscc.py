@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from extractors.textnorm import fold_width
+
 __all__ = [
     "ALPHABET",
     "WEIGHTS",
@@ -38,14 +40,11 @@ _MAX_TOKENS = 6
 
 _DATA_FILE = Path(__file__).with_name("data") / "uscc.yaml"
 
-_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_WIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x202F: 0x20})
-_WIDTH.update({cp: 0x20 for cp in range(0x2000, 0x200B)})
 
 
 def _fold(text: str) -> str:
     """Full-width → half-width, one character for one (spans survive)."""
-    return text.translate(_WIDTH)
+    return fold_width(text)
 
 
 # --------------------------------------------------------------------------- data

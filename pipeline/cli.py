@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +22,7 @@ from pipeline.cache import atomic_write_bytes
 from pipeline.ingest import find_applications
 from pipeline.model import ScreeningResult
 from pipeline.settings import Settings
+from pipeline.workers import ScreeningPool
 
 app = typer.Typer(
     name="yunshen",
@@ -49,27 +49,6 @@ def _main(
     ] = None,
 ) -> None:
     """云审：读取申报材料（PDF 文字层或 OCR），识别材料类型，输出预审结果 JSON。"""
-
-
-# ---------------------------------------------------------------- worker side
-
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(settings_json: str) -> None:
-    from pipeline.pages import OcrRunner
-
-    settings = Settings.model_validate_json(settings_json)
-    _WORKER["settings"] = settings
-    _WORKER["ocr"] = OcrRunner.from_settings(settings)
-
-
-def _screen_one(path: str) -> str:
-    from pipeline.screen import screen_application
-
-    settings = _WORKER["settings"]
-    result = screen_application(Path(path), settings, _WORKER["ocr"])  # type: ignore[arg-type]
-    return result.to_json()
 
 
 # ---------------------------------------------------------------- commands
@@ -141,19 +120,10 @@ def screen(
     try:
         with progress:
             task = progress.add_task("预审中 screening", total=len(apps))
-            if workers == 1:
-                _init_worker(settings.model_dump_json())
-                for path in apps:
-                    results.append(_finish(out, ids[path], _screen_one(str(path))))
+            with ScreeningPool(settings, workers) as pool:
+                for path, fut in pool.map_completed(apps):
+                    results.append(_finish(out, ids[path], fut.result()))
                     progress.advance(task)
-            else:
-                with ProcessPoolExecutor(
-                    max_workers=workers, initializer=_init_worker, initargs=(settings.model_dump_json(),)
-                ) as pool:
-                    futures = {pool.submit(_screen_one, str(p)): p for p in apps}
-                    for fut in as_completed(futures):
-                        results.append(_finish(out, ids[futures[fut]], fut.result()))
-                        progress.advance(task)
     except EngineUnavailable as exc:
         console.print(f"[red]OCR 引擎不可用 / OCR engine unavailable:[/] {exc}")
         raise typer.Exit(2) from exc

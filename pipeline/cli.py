@@ -6,6 +6,7 @@ failures), 2 for usage errors (no such path, nothing to screen, a misconfigured 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
@@ -107,6 +108,7 @@ def screen(
     out.mkdir(parents=True, exist_ok=True)
 
     results: list[ScreeningResult] = []
+    failed: dict[str, str] = {}
     from extractors.ocr.base import EngineUnavailable
 
     progress = Progress(
@@ -122,13 +124,22 @@ def screen(
             task = progress.add_task("预审中 screening", total=len(apps))
             with ScreeningPool(settings, workers) as pool:
                 for path, fut in pool.map_completed(apps):
-                    results.append(_finish(out, ids[path], fut.result()))
+                    try:
+                        results.append(_finish(out, ids[path], fut.result()))
+                    except EngineUnavailable:
+                        raise
+                    except Exception as exc:  # a bug must not stop the other applications
+                        failed[ids[path]] = f"{type(exc).__name__}: {exc}"
+                        console.print(f"[red]{ids[path]} 预审失败 / failed:[/] {failed[ids[path]]}")
                     progress.advance(task)
     except EngineUnavailable as exc:
         console.print(f"[red]OCR 引擎不可用 / OCR engine unavailable:[/] {exc}")
         raise typer.Exit(2) from exc
 
     _print_summary(sorted(results, key=lambda r: r.application_id), out)
+    if failed:
+        atomic_write_bytes(out / "failed.json", json.dumps(failed, ensure_ascii=False, indent=2).encode())
+        console.print(f"[red]{len(failed)} 个申报预审失败，详见 / failures listed in[/] {out / 'failed.json'}")
 
 
 def _finish(out: Path, app_id: str, payload: str) -> ScreeningResult:

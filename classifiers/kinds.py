@@ -30,6 +30,7 @@ class KindRules:
     title_terms: dict[str, dict[str, float]]
     terms: dict[str, dict[str, float]]
     layout: dict[str, dict[str, float]]
+    screen_sizes: frozenset[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def load_rules(path: Path = DATA_FILE) -> KindRules:
         title_terms={k: {t: float(w) for t, w in (v.get("title") or {}).items()} for k, v in kinds.items()},
         terms={k: {t: float(w) for t, w in (v.get("terms") or {}).items()} for k, v in kinds.items()},
         layout={k: {t: float(w) for t, w in (v.get("layout") or {}).items()} for k, v in kinds.items()},
+        screen_sizes=frozenset((int(w), int(h)) for w, h in data.get("screen_sizes", [])),
     )
 
 
@@ -116,7 +118,7 @@ def classify(pages: list[Page], *, is_image_file: bool, file: str = "") -> KindD
                     ev.append(Evidence(file=file, page=hit[0], bbox=hit[1], text=hit[2]))
         layout = rules.layout.get(kind) or {}
         if layout and score > 0 and pages:
-            score += _layout_score(layout, pages[0], is_image_file)
+            score += _layout_score(layout, pages[0], is_image_file, rules.screen_sizes)
         scores[kind] = round(score, 3)
         evidence[kind] = ev
 
@@ -129,11 +131,16 @@ def classify(pages: list[Page], *, is_image_file: bool, file: str = "") -> KindD
     return KindDecision(best, round(confidence, 3), scores, evidence[best])
 
 
-def _layout_score(layout: dict[str, float], first: Page, is_image_file: bool) -> float:
+def _layout_score(
+    layout: dict[str, float], first: Page, is_image_file: bool, screen_sizes: frozenset[tuple[int, int]]
+) -> float:
     score = 0.0
     if is_image_file:
         score += layout.get("image_file", 0.0)
         aspect = first.width / first.height if first.height else 0.0
         if 1.3 <= aspect <= 2.4:
             score += layout.get("screen_aspect", 0.0)
+        size = (round(first.width), round(first.height))
+        if size in screen_sizes or size[::-1] in screen_sizes and first.rotation in (90, 270):
+            score += layout.get("screen_size", 0.0)
     return score

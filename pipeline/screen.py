@@ -13,10 +13,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from classifiers.kinds import classify
+from extractors.facts import DocumentFacts, ExtractionContext, extract_facts
 from pipeline import __version__
 from pipeline.flags import make_flag
 from pipeline.ingest import ApplicationSource, FileError, SourceFile, load_application
 from pipeline.model import (
+    DocumentFields,
     DocumentResult,
     Evidence,
     Flag,
@@ -41,6 +43,7 @@ class ReadDocument:
     kind_score: float | None = None
     kind_evidence: list[Evidence] = field(default_factory=list)
     duplicate_of: str | None = None
+    facts: DocumentFacts = field(default_factory=DocumentFacts)
 
     @property
     def pages(self) -> list[Page]:
@@ -76,7 +79,9 @@ def read_application(
         first = by_sha.get(src.sha256) if src.sha256 and src.error is None else None
         if first is not None:
             # the same bytes are read once; the copy shares the reading
-            doc = ReadDocument(src, first.reading, first.kind, first.kind_score, first.kind_evidence)
+            doc = ReadDocument(
+                src, first.reading, first.kind, first.kind_score, first.kind_evidence, facts=first.facts
+            )
             doc.duplicate_of = first.source.relpath
             documents.append(doc)
             continue
@@ -90,6 +95,13 @@ def read_application(
                 decision.kind,
                 decision.score,
                 decision.evidence,
+            )
+            doc.facts = extract_facts(
+                doc.kind,
+                reading.pages,
+                ExtractionContext(
+                    file=src.relpath, kind=doc.kind, is_image=src.media_type != "application/pdf"
+                ),
             )
         documents.append(doc)
         if src.sha256 and src.error is None:
@@ -123,6 +135,8 @@ def _document_result(doc: ReadDocument) -> DocumentResult:
         duplicate_of=doc.duplicate_of,
         kind_score=doc.kind_score,
         kind_evidence=doc.kind_evidence,
+        fields=DocumentFields(**doc.facts.values()),
+        field_evidence={name: fv.evidence(src.relpath) for name, fv in doc.facts.fields.items()},
         page_info=[
             PageSummary(
                 number=p.number,

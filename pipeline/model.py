@@ -228,6 +228,8 @@ class Flag(BaseModel):
     files: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     message_en: str | None = None
+    subject: str | None = None
+    """What the flag is about when it is not a file: a subdomain, a group, another application's file."""
 
     @field_validator("code")
     @classmethod

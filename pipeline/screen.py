@@ -13,10 +13,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from classifiers.kinds import classify
+from classifiers.subdomains import map_pages
 from extractors.facts import DocumentFacts, ExtractionContext, extract_facts
 from pipeline import __version__
 from pipeline.flags import make_flag
 from pipeline.ingest import ApplicationSource, FileError, SourceFile, load_application
+from pipeline.judge import judge
 from pipeline.model import (
     DocumentFields,
     DocumentResult,
@@ -26,8 +28,10 @@ from pipeline.model import (
     PageSummary,
     RunStats,
     ScreeningResult,
+    SubdomainHit,
 )
 from pipeline.pages import DocumentReading, OcrRunner, read_document
+from pipeline.rules import Rules, load_rules
 from pipeline.settings import Settings
 
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -44,6 +48,7 @@ class ReadDocument:
     kind_evidence: list[Evidence] = field(default_factory=list)
     duplicate_of: str | None = None
     facts: DocumentFacts = field(default_factory=DocumentFacts)
+    subdomains: list[SubdomainHit] = field(default_factory=list)
 
     @property
     def pages(self) -> list[Page]:
@@ -80,7 +85,13 @@ def read_application(
         if first is not None:
             # the same bytes are read once; the copy shares the reading
             doc = ReadDocument(
-                src, first.reading, first.kind, first.kind_score, first.kind_evidence, facts=first.facts
+                src,
+                first.reading,
+                first.kind,
+                first.kind_score,
+                first.kind_evidence,
+                facts=first.facts,
+                subdomains=first.subdomains,
             )
             doc.duplicate_of = first.source.relpath
             documents.append(doc)
@@ -103,6 +114,9 @@ def read_application(
                     file=src.relpath, kind=doc.kind, is_image=src.media_type != "application/pdf"
                 ),
             )
+            doc.subdomains = [
+                m.to_hit() for m in map_pages(reading.pages, file=src.relpath, kind=doc.kind)
+            ]
         documents.append(doc)
         if src.sha256 and src.error is None:
             by_sha[src.sha256] = doc
@@ -136,6 +150,7 @@ def _document_result(doc: ReadDocument) -> DocumentResult:
         kind_score=doc.kind_score,
         kind_evidence=doc.kind_evidence,
         fields=DocumentFields(**doc.facts.values()),
+        subdomains=doc.subdomains,
         field_evidence={name: fv.evidence(src.relpath) for name, fv in doc.facts.fields.items()},
         page_info=[
             PageSummary(
@@ -154,7 +169,7 @@ def _document_result(doc: ReadDocument) -> DocumentResult:
 
 
 def reading_flags(reading: ApplicationReading) -> list[Flag]:
-    """Flags that follow from reading alone: unreadable files, a missing licence."""
+    """Flags that follow from reading alone: files that could not be read."""
     flags: list[Flag] = []
     if reading.error is not None:
         flags.append(
@@ -177,14 +192,15 @@ def reading_flags(reading: ApplicationReading) -> list[Flag]:
                     reason_en=doc.error.en,
                 )
             )
-    if not any(doc.kind == "licence" for doc in reading.documents):
-        flags.append(make_flag("LICENCE_MISSING"))
     return flags
 
 
-def build_result(reading: ApplicationReading, settings: Settings) -> ScreeningResult:
+def build_result(
+    reading: ApplicationReading, settings: Settings, rules: Rules | None = None
+) -> ScreeningResult:
+    rules = rules or load_rules(settings.rules_file)
     documents = [_document_result(doc) for doc in reading.documents]
-    return ScreeningResult(
+    result = ScreeningResult(
         application_id=reading.application_id,
         screened_at=datetime.now(CHINA_TZ).isoformat(timespec="seconds"),
         documents=documents,
@@ -202,6 +218,32 @@ def build_result(reading: ApplicationReading, settings: Settings) -> ScreeningRe
             ocr_cache_hits=reading.ocr_cache_hits,
             seconds=round(reading.seconds, 3),
         ),
+    )
+    return apply_judgement(result, rules)
+
+
+READING_FLAG_CODES = frozenset({"FILE_UNREADABLE"})
+"""Flags raised while reading files; every other flag is the judgement's and is recomputed."""
+
+
+def apply_judgement(result: ScreeningResult, rules: Rules) -> ScreeningResult:
+    """Judge (or re-judge) a result from its documents alone: no file is read, no OCR runs."""
+    j = judge(result.documents, rules)
+    kept = [f for f in result.flags if f.code in READING_FLAG_CODES]
+    return result.model_copy(
+        update={
+            "rules_version": rules.version,
+            "applicant": j.applicant,
+            "star_sought": j.star_sought,
+            "deployment": j.deployment,
+            "claimed": j.claimed,
+            "purchases": j.purchases,
+            "annualised_spend_yuan": j.annualised_spend_yuan,
+            "annualised_spend_accepted_yuan": j.annualised_spend_accepted_yuan,
+            "subdomains_evidenced": j.subdomains_evidenced,
+            "verdict": j.verdict,
+            "flags": kept + j.flags,
+        }
     )
 
 

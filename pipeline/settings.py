@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     """A PDF with more pages is read up to this many pages and flagged."""
     max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
 
+    # --- judgement ------------------------------------------------------------------------
+    rules_file: Path | None = None
+    """The rules file (star criteria, thresholds, readings); default ``pipeline/data/rules.yaml``."""
+
     # --- storage --------------------------------------------------------------------------
     store: Literal["local", "s3"] = "local"
     """Where originals, the OCR cache and results live: the local filesystem or S3/MinIO."""

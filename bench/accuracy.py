@@ -1,9 +1,10 @@
-"""Accuracy of the pipeline on the generated samples, against each application's truth.json.
+"""Accuracy of the whole pipeline on the generated samples, against each application's truth.json.
 
-    .venv/bin/python bench/accuracy.py [--kind invoice] [--errors] [--store DIR]
+    .venv/bin/python bench/accuracy.py [--kind invoice] [--app APP-01] [--errors] [--store DIR]
 
-Prints kind accuracy and field accuracy (overall, per kind, per rendering, per field); with
-``--errors`` every wrong field item. OCR goes through the store's cache, so a second run is fast.
+Prints kind accuracy, field accuracy (overall, photos+scans, per kind/rendering/field), subdomain
+precision/recall/F1, spend exactness, verdict agreement and flag precision/recall. OCR goes through
+the store's cache, so a second run takes seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.evaluation import ItemScore, accuracy, score_fields  # noqa: E402
+from pipeline.evaluation import SampleReport, accuracy, score_application  # noqa: E402
 from pipeline.screen import build_result, read_application  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 
@@ -25,49 +26,22 @@ SAMPLES = ROOT / "samples" / "applications"
 TRUTH = ROOT / "samples" / "truth"
 
 
-def evaluate(settings: Settings, only_kind: str | None = None, apps: list[str] | None = None) -> dict:
-    kinds_total = kinds_ok = 0
-    by_kind: dict[str, list[ItemScore]] = defaultdict(list)
-    by_rendering: dict[str, list[ItemScore]] = defaultdict(list)
-    by_field: dict[str, list[ItemScore]] = defaultdict(list)
-    errors: list[tuple[str, str, ItemScore]] = []
-    kind_errors: list[tuple[str, str, str, str]] = []
+def run(settings: Settings, apps: list[str] | None = None) -> SampleReport:
+    report = SampleReport()
     for app in sorted(p for p in SAMPLES.iterdir() if p.is_dir()):
         if apps and app.name not in apps:
             continue
         truth = json.loads((TRUTH / app.name / "truth.json").read_text(encoding="utf-8"))
         result = build_result(read_application(app, settings), settings)
-        docs = {d.file: d for d in result.documents}
-        for t_doc in truth["documents"]:
-            doc = docs.get(t_doc["file"])
-            kinds_total += 1
-            if doc is not None and doc.kind == t_doc["kind"]:
-                kinds_ok += 1
-            else:
-                kind_errors.append((app.name, t_doc["file"], t_doc["kind"], doc.kind if doc else "missing"))
-            if only_kind and t_doc["kind"] != only_kind:
-                continue
-            predicted = doc.fields.model_dump() if doc is not None else {}
-            items = score_fields(t_doc.get("fields") or {}, predicted)
-            by_kind[t_doc["kind"]].extend(items)
-            by_rendering[t_doc["rendering"]].extend(items)
-            for item in items:
-                by_field[f"{t_doc['kind']}.{item.field.split('[')[0].split('.')[0]}"].append(item)
-                if not item.correct:
-                    errors.append((app.name, t_doc["file"], item))
-    every = [i for items in by_kind.values() for i in items]
-    return {
-        "kind_accuracy": kinds_ok / kinds_total if kinds_total else 1.0,
-        "kind_errors": kind_errors,
-        "fields": accuracy(every),
-        "image_fields": accuracy(
-            i for r, items in by_rendering.items() if r != "text-pdf" for i in items
-        ),
-        "by_kind": {k: accuracy(v) for k, v in sorted(by_kind.items())},
-        "by_rendering": {k: accuracy(v) for k, v in sorted(by_rendering.items())},
-        "by_field": {k: accuracy(v) for k, v in sorted(by_field.items())},
-        "errors": errors,
-    }
+        score_application(report, truth, result)
+    return report
+
+
+def _groups(items, key) -> dict[str, tuple[float, int, int]]:
+    grouped = defaultdict(list)
+    for row in items:
+        grouped[key(row)].append(row[4])
+    return {k: accuracy(v) for k, v in sorted(grouped.items())}
 
 
 def main() -> int:
@@ -77,20 +51,35 @@ def main() -> int:
     ap.add_argument("--errors", action="store_true")
     ap.add_argument("--store", type=Path, default=ROOT / ".yunshen" / "bench-store")
     args = ap.parse_args()
-    report = evaluate(Settings(cache_dir=args.store), args.kind, args.app)
-    print(f"kind accuracy {report['kind_accuracy']:.4f}")
-    for err in report["kind_errors"]:
-        print("  kind wrong:", *err)
-    acc, ok, n = report["fields"]
-    print(f"field accuracy {acc:.4f} ({ok}/{n}); photos+scans {report['image_fields'][0]:.4f}")
-    for title in ("by_kind", "by_rendering", "by_field"):
+    rep = run(Settings(cache_dir=args.store), args.app)
+    items = [row for row in rep.field_items if not args.kind or row[2] == args.kind]
+    print(f"applications        {rep.applications}")
+    print(f"kind accuracy       {rep.kind_correct / max(rep.kind_total, 1):.4f} ({rep.kind_correct}/{rep.kind_total})")
+    acc, ok, n = accuracy(row[4] for row in items)
+    img = accuracy(row[4] for row in items if row[3] != "text-pdf")
+    print(f"field accuracy      {acc:.4f} ({ok}/{n}); photos+scans {img[0]:.4f} ({img[1]}/{img[2]})")
+    p, r, f1 = rep.subdomain_prf
+    print(f"subdomains          P {p:.3f}  R {r:.3f}  F1 {f1:.3f}")
+    print(f"spend exact (±¥1)   {rep.spend_exact}/{rep.applications}")
+    print(f"verdict exact       {rep.verdict_exact}/{rep.applications}")
+    p, r, f1 = rep.flag_prf
+    print(f"flags               P {p:.3f}  R {r:.3f}  ({rep.flag_tp} tp, {rep.flag_fp} fp, {rep.flag_fn} fn)")
+    for title, key in (("by kind", lambda row: row[2]), ("by rendering", lambda row: row[3]),
+                       ("by field", lambda row: f"{row[2]}.{row[4].field.split('[')[0].split('.')[0]}")):
         print(f"-- {title}")
-        for key, (a, ok, n) in report[title].items():
-            print(f"   {key:40s} {a:.3f} ({ok}/{n})")
+        for k, (a, ok, n) in _groups(items, key).items():
+            print(f"   {k:42s} {a:.3f} ({ok}/{n})")
     if args.errors:
-        print("-- errors")
-        for app, file, item in report["errors"]:
-            print(f"   {app} {file} {item.field}: truth={item.truth!r} got={item.predicted!r}")
+        print("-- kind errors")
+        for err in rep.kind_errors:
+            print("  ", *err)
+        print("-- application errors")
+        for err in rep.app_errors:
+            print("  ", *err)
+        print("-- field errors")
+        for app, file, _kind, _r, item in items:
+            if not item.correct:
+                print(f"   {app} {file} {item.field}: truth={item.truth!r} got={item.predicted!r}")
     return 0
 
 

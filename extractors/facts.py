@@ -106,6 +106,9 @@ def extract_facts(kind: str, pages: Sequence[Page], ctx: ExtractionContext) -> D
         module = importlib.import_module(module_name)
     except ModuleNotFoundError:
         return DocumentFacts(notes=[f"no extractor for {kind} yet"])
+    except Exception as exc:  # noqa: BLE001 - a broken extractor module costs its fields only
+        log.exception("extractor %s cannot be imported", module_name)
+        return DocumentFacts(notes=[f"extractor unavailable: {type(exc).__name__}: {exc}"])
     try:
         return module.extract(list(pages), ctx)
     except Exception as exc:  # noqa: BLE001 - isolate extractor bugs per document

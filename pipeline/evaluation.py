@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SKIP_FIELDS = frozenset({"engine_dependent", "bbox_as_stored"})
@@ -109,3 +109,104 @@ def accuracy(items: Iterable[ItemScore]) -> tuple[float, int, int]:
     items = list(items)
     correct = sum(1 for i in items if i.correct)
     return (correct / len(items) if items else 1.0), correct, len(items)
+
+
+# --------------------------------------------------------------------------- whole applications
+
+
+@dataclass
+class SampleReport:
+    """Every figure the accuracy harness reports, over a set of sample applications."""
+
+    kind_total: int = 0
+    kind_correct: int = 0
+    kind_errors: list = field(default_factory=list)
+    field_items: list = field(default_factory=list)
+    """(application, file, kind, rendering, ItemScore) per field item."""
+    subdomain_tp: int = 0
+    subdomain_fp: int = 0
+    subdomain_fn: int = 0
+    spend_exact: int = 0
+    verdict_exact: int = 0
+    applications: int = 0
+    flag_tp: int = 0
+    flag_fp: int = 0
+    flag_fn: int = 0
+    app_errors: list = field(default_factory=list)
+
+    @staticmethod
+    def _f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+        p = tp / (tp + fp) if tp + fp else 1.0
+        r = tp / (tp + fn) if tp + fn else 1.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+    @property
+    def subdomain_prf(self) -> tuple[float, float, float]:
+        return self._f1(self.subdomain_tp, self.subdomain_fp, self.subdomain_fn)
+
+    @property
+    def flag_prf(self) -> tuple[float, float, float]:
+        return self._f1(self.flag_tp, self.flag_fp, self.flag_fn)
+
+
+def flag_key(flag: Any) -> tuple:
+    """How flags are matched: code, the files behind it, and the subject of subdomain flags."""
+    get = flag.get if isinstance(flag, dict) else lambda k, d=None: getattr(flag, k, d)
+    code = get("code")
+    subject = get("subject")
+    if subject and ":" in subject:  # another application's file: the pair, not the text, matters
+        subject = "other-application"
+    return code, tuple(sorted(get("files") or [])), subject if code.startswith("SUBDOMAIN") or subject == "other-application" else None
+
+
+def score_application(report: SampleReport, truth: dict, result: Any, *, skip_flag_codes=frozenset()) -> None:
+    """Add one application's figures to ``report`` (result: a ScreeningResult)."""
+    app = truth["application_id"]
+    report.applications += 1
+    docs = {d.file: d for d in result.documents}
+    for t_doc in truth["documents"]:
+        doc = docs.get(t_doc["file"])
+        report.kind_total += 1
+        if doc is not None and doc.kind == t_doc["kind"]:
+            report.kind_correct += 1
+        else:
+            report.kind_errors.append((app, t_doc["file"], t_doc["kind"], doc.kind if doc else None))
+        predicted = doc.fields.model_dump() if doc is not None else {}
+        for item in score_fields(t_doc.get("fields") or {}, predicted):
+            report.field_items.append((app, t_doc["file"], t_doc["kind"], t_doc["rendering"], item))
+    exp = truth["expected"]
+    for group, names in exp["subdomains_evidenced"].items():
+        got = set(result.subdomains_evidenced.get(group, []))
+        want = set(names)
+        report.subdomain_tp += len(got & want)
+        report.subdomain_fp += len(got - want)
+        report.subdomain_fn += len(want - got)
+        if got != want:
+            report.app_errors.append((app, "subdomains", group, sorted(want), sorted(got)))
+    spend_ok = (
+        result.annualised_spend_accepted_yuan is not None
+        and abs(result.annualised_spend_accepted_yuan - exp["annualised_spend_accepted_yuan"]) <= 1
+        and result.annualised_spend_yuan is not None
+        and abs(result.annualised_spend_yuan - exp["annualised_spend_yuan"]) <= 1
+    )
+    report.spend_exact += spend_ok
+    if not spend_ok:
+        report.app_errors.append((app, "spend", exp["annualised_spend_yuan"], exp["annualised_spend_accepted_yuan"],
+                                  result.annualised_spend_yuan, result.annualised_spend_accepted_yuan))
+    verdict_ok = (
+        result.verdict.meets_star_sought == exp["verdict"]["meets_star_sought"]
+        and result.verdict.highest_star_supported == exp["verdict"]["highest_star_supported"]
+    )
+    report.verdict_exact += verdict_ok
+    if not verdict_ok:
+        report.app_errors.append((app, "verdict", exp["verdict"], result.verdict.meets_star_sought,
+                                  result.verdict.highest_star_supported))
+    want_flags = {flag_key(f) for f in exp["flags"] if f["code"] not in skip_flag_codes and not f.get("engine_dependent")}
+    got_flags = {flag_key(f) for f in result.flags if f.code not in skip_flag_codes and f.code != "LOW_OCR_CONFIDENCE"}
+    report.flag_tp += len(got_flags & want_flags)
+    report.flag_fp += len(got_flags - want_flags)
+    report.flag_fn += len(want_flags - got_flags)
+    for key in sorted(got_flags - want_flags):
+        report.app_errors.append((app, "flag not expected", key))
+    for key in sorted(want_flags - got_flags):
+        report.app_errors.append((app, "flag missed", key))

@@ -37,3 +37,22 @@ def s3_store(s3_server, request):
 
     prefix = request.node.name.replace("[", "-").replace("]", "")[:60]
     return S3Store(s3_server.endpoint, ACCESS_KEY, SECRET_KEY, "yunshen-test", secure=False, prefix=prefix)
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory):
+    """One OCR cache for the session's sample screenings (starts empty: the first pass OCRs)."""
+    return tmp_path_factory.mktemp("sample-store")
+
+
+@pytest.fixture(scope="session")
+def sample_readings(sample_store):
+    """Every sample application read once with the real OCR model: (settings, {id: reading})."""
+    from pipeline.pages import OcrRunner
+    from pipeline.screen import read_application
+    from pipeline.settings import Settings
+
+    settings = Settings(cache_dir=sample_store)
+    runner = OcrRunner.from_settings(settings)
+    apps = sorted(p for p in SAMPLES.iterdir() if p.is_dir())
+    return settings, {app.name: read_application(app, settings, runner) for app in apps}

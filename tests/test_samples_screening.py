@@ -51,16 +51,13 @@ def _truth(app: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("ocr-cache")
+def cache_dir(sample_store) -> Path:
+    return sample_store
 
 
 @pytest.fixture(scope="module")
-def first_pass(cache_dir):
-    settings = Settings(cache_dir=cache_dir)
-    runner = OcrRunner.from_settings(settings)
-    readings = {app.name: read_application(app, settings, runner) for app in APPS}
-    return settings, readings
+def first_pass(sample_readings):
+    return sample_readings
 
 
 def test_there_are_at_least_four_sample_applications():

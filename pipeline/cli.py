@@ -73,50 +73,45 @@ def _unique_ids(paths: list[Path]) -> dict[Path, str]:
     return ids
 
 
-@app.command()
-def screen(
-    paths: Annotated[list[Path], typer.Argument(help="申报材料文件夹或 zip（也可以是包含多个申报的文件夹）")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="结果输出目录：每个申报一个 JSON")] = Path("out"),
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, max=64, help="并行进程数")] = 1,
-    engine: Annotated[
-        Optional[str], typer.Option("--engine", help="OCR 引擎：rapidocr（默认）| paddleocr | tesseract")
-    ] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option("--store-dir", help="本地存储目录（原件、OCR 缓存、结果）")] = None,
-) -> None:
-    """预审一个或多个申报：读取每个文件，输出 <申报编号>.json（结果 v1）。
-
-    Screens each application folder or zip found under PATH and writes OUT/<application-id>.json.
-    """
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        console.print(f"[red]路径不存在 / no such path:[/] {', '.join(map(str, missing))}")
-        raise typer.Exit(2)
+def _settings(engine: str | None, store_dir: Path | None, workers: int) -> Settings:
     overrides: dict[str, object] = {}
     if engine:
         overrides["ocr_engine"] = engine
-    if cache_dir:
-        overrides["cache_dir"] = cache_dir
+    if store_dir:
+        overrides["cache_dir"] = store_dir
     if workers > 1:
         overrides["ocr_threads"] = max(1, (os.cpu_count() or 2) // workers)
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except Exception as exc:
         console.print(f"[red]设置无效 / invalid setting:[/] {exc}")
         raise typer.Exit(2) from exc
 
+
+def _find(paths: list[Path]) -> list[Path]:
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        console.print(f"[red]路径不存在 / no such path:[/] {', '.join(map(str, missing))}")
+        raise typer.Exit(2)
     apps: list[Path] = []
     for p in paths:
         apps.extend(find_applications(p))
     if not apps:
         console.print("[red]没有找到申报材料 / no application folder or zip found[/]")
         raise typer.Exit(2)
-    ids = _unique_ids(apps)
-    out.mkdir(parents=True, exist_ok=True)
+    return apps
 
-    results: list[ScreeningResult] = []
-    failed: dict[str, str] = {}
+
+def _screen_all(
+    apps: list[Path], out: Path, settings: Settings, workers: int
+) -> tuple[dict[Path, ScreeningResult], dict[str, str]]:
+    """Screen every application (progress bar with ETA); one failure never stops the rest."""
     from extractors.ocr.base import EngineUnavailable
 
+    ids = _unique_ids(apps)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[Path, ScreeningResult] = {}
+    failed: dict[str, str] = {}
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -131,7 +126,7 @@ def screen(
             with ScreeningPool(settings, workers) as pool:
                 for path, fut in pool.map_completed(apps):
                     try:
-                        results.append(_finish(out, ids[path], fut.result()))
+                        results[path] = _finish(out, ids[path], fut.result())
                     except EngineUnavailable:
                         raise
                     except Exception as exc:  # a bug must not stop the other applications
@@ -141,11 +136,93 @@ def screen(
     except EngineUnavailable as exc:
         console.print(f"[red]OCR 引擎不可用 / OCR engine unavailable:[/] {exc}")
         raise typer.Exit(2) from exc
-
-    _print_summary(sorted(results, key=lambda r: r.application_id), out)
     if failed:
         atomic_write_bytes(out / "failed.json", json.dumps(failed, ensure_ascii=False, indent=2).encode())
         console.print(f"[red]{len(failed)} 个申报预审失败，详见 / failures listed in[/] {out / 'failed.json'}")
+    return results, failed
+
+
+ENGINE_OPT = typer.Option("--engine", help="OCR 引擎：rapidocr（默认）| paddleocr | tesseract")
+STORE_OPT = typer.Option("--store-dir", help="本地存储目录（原件、OCR 缓存、结果）")
+WORKERS_OPT = typer.Option("--workers", "-w", min=1, max=64, help="并行进程数 / worker processes")
+
+
+@app.command()
+def screen(
+    paths: Annotated[list[Path], typer.Argument(help="申报材料文件夹或 zip（也可以是包含多个申报的文件夹）")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="结果输出目录：每个申报一个 JSON")] = Path("out"),
+    workers: Annotated[int, WORKERS_OPT] = 1,
+    engine: Annotated[Optional[str], ENGINE_OPT] = None,
+    store_dir: Annotated[Optional[Path], STORE_OPT] = None,
+) -> None:
+    """预审一个或多个申报：读取每个文件，输出 <申报编号>.json（结果 v1）。
+
+    Screens each application folder or zip found under PATH and writes OUT/<application-id>.json.
+    """
+    settings = _settings(engine, store_dir, workers)
+    results, _ = _screen_all(_find(paths), out, settings, workers)
+    _print_summary(sorted(results.values(), key=lambda r: r.application_id), out)
+
+
+@app.command()
+def batch(
+    intake: Annotated[Path, typer.Argument(help="一个城市的受理目录：其中每个子目录或 zip 是一个申报")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出目录：结果 JSON、summary.xlsx/csv、applications/*.html")] = Path("out"),
+    workers: Annotated[int, WORKERS_OPT] = 1,
+    engine: Annotated[Optional[str], ENGINE_OPT] = None,
+    store_dir: Annotated[Optional[Path], STORE_OPT] = None,
+) -> None:
+    """批量预审：筛查整个受理目录，跨申报比对（重复发票、重复截图），输出汇总表和每个申报的 HTML 报告。
+
+    Bulk pre-screening of a city's intake: results, cross-application checks and the bureau report.
+    """
+    from pipeline.batch import cross_check_and_report
+
+    settings = _settings(engine, store_dir, workers)
+    results, _ = _screen_all(_find([intake]), out, settings, workers)
+    final = cross_check_and_report(results, out)
+    for r in final:
+        atomic_write_bytes(out / f"{r.application_id}.json", r.to_json().encode())
+    _print_summary(final, out)
+    out_console.print(f"汇总表 / summary: {(out / 'summary.xlsx').resolve()}")
+
+
+@app.command()
+def reprocess(
+    results_dir: Annotated[Path, typer.Argument(help="存放结果 JSON 的目录（screen/batch 的输出目录）")],
+    rules: Annotated[Optional[Path], typer.Option("--rules", help="新的规则文件（默认内置规则）")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="只重判此日期之后预审的申报，如 2024-09-01")] = None,
+    application: Annotated[Optional[list[str]], typer.Option("--application", "-a", help="只重判这些申报编号")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只显示变化，不写回结果")] = False,
+) -> None:
+    """按新规则重新判定已存储的预审结果（不重新 OCR），并列出每个申报结论和标记的变化。
+
+    Re-judges stored results with a rules file and prints what changed per application (no OCR).
+    """
+    from datetime import datetime
+
+    from pipeline.reprocess import rejudge_folder
+    from pipeline.rules import load_rules
+
+    if not results_dir.is_dir():
+        console.print(f"[red]目录不存在 / no such folder:[/] {results_dir}")
+        raise typer.Exit(2)
+    try:
+        ruleset = load_rules(rules)
+        since_dt = datetime.fromisoformat(since) if since else None
+    except Exception as exc:
+        console.print(f"[red]参数无效 / invalid argument:[/] {exc}")
+        raise typer.Exit(2) from exc
+    diffs = rejudge_folder(results_dir, ruleset, since=since_dt, applications=application, write=not dry_run)
+    seen = len(diffs)
+    changed = sum(1 for d in diffs if d.changed)
+    for diff in diffs:
+        if diff.changed:
+            out_console.print(diff.describe())
+    out_console.print(
+        f"重判 {seen} 个申报（规则 {ruleset.version}），{changed} 个有变化 / "
+        f"re-judged {seen} applications under rules {ruleset.version}; {changed} changed"
+    )
 
 
 def _finish(out: Path, app_id: str, payload: str) -> ScreeningResult:

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_prefix: str = ""
 
+    def to_json(self) -> str:
+        """Settings to hand to another process or a flow run: secrets left out (they are stored
+        with flow-run parameters) — :meth:`from_json` takes them from the environment again."""
+        return self.model_dump_json(exclude={"s3_secret_key"})
+
+    @classmethod
+    def from_json(cls, payload: str) -> Settings:
+        return cls(**json.loads(payload))
+
     def ocr_fingerprint(self) -> str:
         """A short digest of every setting that changes what OCR returns for the same bytes."""
         relevant = {

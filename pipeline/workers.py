@@ -19,7 +19,7 @@ _STATE: dict[str, object] = {}
 def init_worker(settings_json: str) -> None:
     from pipeline.pages import OcrRunner
 
-    settings = Settings.model_validate_json(settings_json)
+    settings = Settings.from_json(settings_json)
     _STATE["settings"] = settings
     _STATE["ocr"] = OcrRunner.from_settings(settings)
 
@@ -45,10 +45,10 @@ class ScreeningPool:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 initializer=init_worker,
-                initargs=(self.settings.model_dump_json(),),
+                initargs=(self.settings.to_json(),),
             )
         else:
-            init_worker(self.settings.model_dump_json())
+            init_worker(self.settings.to_json())
         return self
 
     def __exit__(self, *exc: object) -> None:

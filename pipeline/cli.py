@@ -218,7 +218,7 @@ def reprocess(
     changed = sum(1 for d in diffs if d.changed)
     for diff in diffs:
         if diff.changed:
-            out_console.print(diff.describe())
+            out_console.print(diff.describe(), soft_wrap=True, markup=False)
     out_console.print(
         f"重判 {seen} 个申报（规则 {ruleset.version}），{changed} 个有变化 / "
         f"re-judged {seen} applications under rules {ruleset.version}; {changed} changed"

@@ -57,3 +57,30 @@ def test_screens_a_text_only_intake_without_ocr(tmp_path):
     assert "LICENCE_MISSING" not in [f["code"] for f in t2["flags"]]
     assert "APP-T1" in r.stdout and "APP-T2" in r.stdout
     assert t1["stats"]["ocr_calls"] == 0
+
+
+def test_reprocess_prints_the_verdicts_that_changed(tmp_path):
+    import yaml
+
+    from judge_fixtures import documents_from_truth
+    from pipeline.model import ScreeningResult
+    from pipeline.rules import DEFAULT_RULES, load_rules
+    from pipeline.screen import apply_judgement
+
+    results = tmp_path / "results"
+    results.mkdir()
+    for app in ("APP-01", "APP-04"):
+        r = ScreeningResult(application_id=app, screened_at="2026-11-25T10:00:00+08:00", documents=documents_from_truth(app))
+        (results / f"{app}.json").write_text(apply_judgement(r, load_rules()).to_json(), encoding="utf-8")
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["version"] = "2026.test"
+    data["spend"]["threshold_yuan"] = 40000
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    r = run("reprocess", str(results), "--rules", str(strict), cwd=tmp_path, env_cache=tmp_path / "c")
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("APP-")]
+    assert len(lines) == 1 and lines[0].startswith("APP-01") and "结论" in lines[0]  # APP-04 already failed
+    assert "SPEND_BELOW_THRESHOLD" in lines[0]
+    stored = json.loads((results / "APP-01.json").read_text(encoding="utf-8"))
+    assert stored["rules_version"] == "2026.test" and stored["verdict"]["meets_star_sought"] is False

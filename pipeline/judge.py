@@ -69,6 +69,13 @@ def _ev(doc: DocumentResult, name: str | None = None) -> Evidence:
     return Evidence(file=doc.file)
 
 
+def _reliable(doc: DocumentResult, name: str, rules: Rules) -> bool:
+    """A value read below the OCR confidence bar is not evidence of a mismatch: a human checks it
+    (LOW_OCR_CONFIDENCE) instead of the pipeline asserting a defect from a misread."""
+    ev = doc.field_evidence.get(name)
+    return ev is None or ev.confidence is None or ev.confidence >= rules.ocr.low_confidence
+
+
 def _names(doc: DocumentResult) -> set[str]:
     return {hit.name for hit in doc.subdomains}
 
@@ -152,8 +159,9 @@ def _applicant(docs: list[DocumentResult], flags: _Flags, rules: Rules) -> tuple
         others = [form] if form is not None and source is lic else []
         others += [d for d in docs if d.kind == "invoice" and not d.error]
         for doc in others:
-            theirs = _code(_f(doc).get("uscc") if doc.kind == "application_form" else _f(doc).get("buyer_tax_id"))
-            if theirs and theirs != code:
+            field_name = "uscc" if doc.kind == "application_form" else "buyer_tax_id"
+            theirs = _code(_f(doc).get(field_name))
+            if theirs and theirs != code and _reliable(doc, field_name, rules):
                 flags.add(
                     "USCC_MISMATCH",
                     [source.file, doc.file],
@@ -336,12 +344,13 @@ def _judge_purchase(
                         reasons.append("SEAL_MISSING")
     for inv in distinct:
         fi = _f(inv)
-        if acc.invoice_buyer_name_matches and fi.get("buyer") and applicant.name and not _same_party(
+        if acc.invoice_buyer_name_matches and fi.get("buyer") and applicant.name and _reliable(inv, "buyer", rules) and not _same_party(
             fi["buyer"], applicant.name, rules.names.party_match_min
         ):
             flags.add("INVOICE_BUYER_MISMATCH", [inv.file], [_ev(inv, "buyer")], buyer=fi["buyer"], applicant=applicant.name)
             reasons.append("INVOICE_BUYER_MISMATCH")
-        if acc.invoice_buyer_tax_id_matches and fi.get("buyer_tax_id") and applicant.uscc and _code(fi["buyer_tax_id"]) != applicant.uscc:
+        if (acc.invoice_buyer_tax_id_matches and fi.get("buyer_tax_id") and applicant.uscc
+                and _code(fi["buyer_tax_id"]) != applicant.uscc and _reliable(inv, "buyer_tax_id", rules)):
             flags.add("INVOICE_BUYER_TAXID_MISMATCH", [inv.file], [_ev(inv, "buyer_tax_id")], tax_id=fi["buyer_tax_id"], uscc=applicant.uscc)
             reasons.append("INVOICE_BUYER_TAXID_MISMATCH")
         if not _money_equal(_num(fi.get("amount_uppercase_yuan")), _num(fi.get("amount_yuan")), rules):

@@ -63,7 +63,7 @@ class SealRules(_M):
 
 
 class NameRules(_M):
-    party_match_min: float = 0.85
+    party_match_min: float = 0.80
 
 
 class OcrRules(_M):

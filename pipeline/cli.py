@@ -225,6 +225,41 @@ def reprocess(
     )
 
 
+@app.command()
+def watch(
+    inbox: Annotated[Path, typer.Argument(help="上传目录：每个子目录或 zip 是一个申报")],
+    outbox: Annotated[Path, typer.Option("--outbox", help="结果输出目录（含 summary.xlsx）")] = Path("outbox"),
+    quiet: Annotated[float, typer.Option("--quiet", help="文件静止多少秒视为上传完成（或放置 .done 标记）")] = 10.0,
+    poll: Annotated[float, typer.Option("--poll", help="扫描间隔（秒）")] = 2.0,
+    store_dir: Annotated[Optional[Path], STORE_OPT] = None,
+    stop_after: Annotated[Optional[float], typer.Option("--stop-after", hidden=True)] = None,
+) -> None:
+    """监视上传目录：申报上传完成后自动预审，每个内容版本只预审一次；重启后继续未完成的工作。
+
+    Watches an upload folder and screens each application once per content version (restart-safe).
+    """
+    from pipeline.watch import watch as run_watch
+
+    if not inbox.is_dir():
+        console.print(f"[red]目录不存在 / no such folder:[/] {inbox}")
+        raise typer.Exit(2)
+    settings = _settings(None, store_dir, 1)
+    out_console.print(f"监视 / watching {inbox.resolve()} → {outbox.resolve()}（Ctrl+C 退出）")
+
+    def _announce(result: object) -> None:
+        r = result  # ScreeningResult
+        out_console.print(
+            f"{r.application_id}: {len(r.documents)} 个文件, 结论 {r.verdict.meets_star_sought}, 标记 {len(r.flags)}",
+            markup=False,
+        )
+
+    try:
+        run_watch(inbox, outbox, settings, quiet_seconds=quiet, poll_seconds=poll,
+                  stop_after=stop_after, on_screened=_announce)
+    except KeyboardInterrupt:
+        out_console.print("已停止 / stopped")
+
+
 def _finish(out: Path, app_id: str, payload: str) -> ScreeningResult:
     result = ScreeningResult.model_validate_json(payload)
     if result.application_id != app_id:

@@ -17,17 +17,20 @@ def write_result_file(result: ScreeningResult, out_dir: Path) -> Path:
     return path
 
 
-def store_key(result: ScreeningResult, payload: bytes) -> str:
-    digest = hashlib.sha256(payload).hexdigest()[:32]
-    return f"results/{result.application_id}/{result.rules_version or 'unjudged'}/{digest}.json"
+def store_key(application_id: str, rules_version: str | None, version: str) -> str:
+    """``results/<application>/<rules version>/<version>.json``: one object per input version."""
+    return f"results/{application_id}/{rules_version or 'unjudged'}/{version}.json"
 
 
-def save_result(result: ScreeningResult, out_dir: Path, settings: Settings) -> str:
-    """Write the result to ``out_dir`` and, versioned by rules version and content, to the store."""
+def save_result(
+    result: ScreeningResult, out_dir: Path, settings: Settings, version: str | None = None
+) -> str:
+    """Write the result to ``out_dir`` and to the store, keyed by rules version and ``version``
+    (the application's content fingerprint; default: the result's own digest). Never overwrites."""
     from pipeline.storage import open_store
 
     payload = result.to_json().encode()
     write_result_file(result, out_dir)
-    key = store_key(result, payload)
+    key = store_key(result.application_id, result.rules_version, version or hashlib.sha256(payload).hexdigest()[:32])
     open_store(settings).put_if_absent(key, payload)
     return key

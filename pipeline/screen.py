@@ -28,10 +28,12 @@ from pipeline.model import (
     PageSummary,
     RunStats,
     ScreeningResult,
+    Seal,
     SubdomainHit,
 )
 from pipeline.pages import DocumentReading, OcrRunner, read_document
 from pipeline.rules import Rules, load_rules
+from pipeline.sealing import assign_parties, document_parties, read_seals
 from pipeline.settings import Settings
 
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -49,6 +51,8 @@ class ReadDocument:
     duplicate_of: str | None = None
     facts: DocumentFacts = field(default_factory=DocumentFacts)
     subdomains: list[SubdomainHit] = field(default_factory=list)
+    raw_seals: list[dict] = field(default_factory=list)
+    seals: list[Seal] = field(default_factory=list)
 
     @property
     def pages(self) -> list[Page]:
@@ -92,6 +96,7 @@ def read_application(
                 first.kind_evidence,
                 facts=first.facts,
                 subdomains=first.subdomains,
+                raw_seals=first.raw_seals,
             )
             doc.duplicate_of = first.source.relpath
             documents.append(doc)
@@ -117,9 +122,11 @@ def read_application(
             doc.subdomains = [
                 m.to_hit() for m in map_pages(reading.pages, file=src.relpath, kind=doc.kind)
             ]
+            doc.raw_seals = read_seals(src, doc.kind, reading.pages, ocr)
         documents.append(doc)
         if src.sha256 and src.error is None:
             by_sha[src.sha256] = doc
+    _match_seals(documents)
     return ApplicationReading(
         application_id=source.application_id,
         location=source.location,
@@ -129,6 +136,26 @@ def read_application(
         ocr_cache_hits=ocr.cache.stats.hits - hits0,
         seconds=time.perf_counter() - started,
     )
+
+
+def _match_seals(documents: list[ReadDocument]) -> None:
+    """Seals name parties; the applicant is known only once the licence and form are read."""
+    applicant = [
+        d.facts.get(name)
+        for d in documents
+        for name in ("name", "company")
+        if d.kind in ("licence", "application_form") and d.facts.get(name)
+    ]
+    for doc in documents:
+        if doc.raw_seals:
+            parties = document_parties(doc.kind, doc.facts.values(), list(dict.fromkeys(applicant)))
+            doc.seals = assign_parties(doc.raw_seals, parties)
+        if doc.kind == "licence" and doc.seals and "authority" not in doc.facts.fields:
+            from extractors.licence import authority_from_seals  # the 登记机关 is printed in its seal
+
+            found = authority_from_seals(doc.seals, doc.pages)
+            if found is not None:
+                doc.facts.fields["authority"] = found
 
 
 def _document_result(doc: ReadDocument) -> DocumentResult:
@@ -151,6 +178,7 @@ def _document_result(doc: ReadDocument) -> DocumentResult:
         kind_evidence=doc.kind_evidence,
         fields=DocumentFields(**doc.facts.values()),
         subdomains=doc.subdomains,
+        seals=doc.seals,
         field_evidence={name: fv.evidence(src.relpath) for name, fv in doc.facts.fields.items()},
         page_info=[
             PageSummary(

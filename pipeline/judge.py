@@ -76,6 +76,22 @@ def _reliable(doc: DocumentResult, name: str, rules: Rules) -> bool:
     return ev is None or ev.confidence is None or ev.confidence >= rules.ocr.low_confidence
 
 
+def _code_legible(doc: DocumentResult, code_field: str, name_field: str, applicant_name: str | None,
+                  rules: Rules) -> bool:
+    """Is a credit code read off this document good enough to call a mismatch?
+
+    A typo on a document and an OCR misread both give a code whose check character fails. The
+    read is trusted when it was read confidently, when the code is valid anyway, or when the name
+    printed beside it matches the applicant exactly (so that block of the page was legible). A
+    code that passes none of these is left to a human (LOW_OCR_CONFIDENCE), not called a defect.
+    """
+    code = _code(_f(doc).get(code_field))
+    if not code or _reliable(doc, code_field, rules) or uscc_mod.validate(code):
+        return True
+    name = _f(doc).get(name_field)
+    return bool(name and applicant_name and match_party(str(name), applicant_name) >= 0.95)
+
+
 def _names(doc: DocumentResult) -> set[str]:
     return {hit.name for hit in doc.subdomains}
 
@@ -159,9 +175,9 @@ def _applicant(docs: list[DocumentResult], flags: _Flags, rules: Rules) -> tuple
         others = [form] if form is not None and source is lic else []
         others += [d for d in docs if d.kind == "invoice" and not d.error]
         for doc in others:
-            field_name = "uscc" if doc.kind == "application_form" else "buyer_tax_id"
+            field_name, name_field = ("uscc", "company") if doc.kind == "application_form" else ("buyer_tax_id", "buyer")
             theirs = _code(_f(doc).get(field_name))
-            if theirs and theirs != code and _reliable(doc, field_name, rules):
+            if theirs and theirs != code and _code_legible(doc, field_name, name_field, applicant.name, rules):
                 flags.add(
                     "USCC_MISMATCH",
                     [source.file, doc.file],
@@ -344,13 +360,14 @@ def _judge_purchase(
                         reasons.append("SEAL_MISSING")
     for inv in distinct:
         fi = _f(inv)
-        if acc.invoice_buyer_name_matches and fi.get("buyer") and applicant.name and _reliable(inv, "buyer", rules) and not _same_party(
+        legible = _code_legible(inv, "buyer_tax_id", "buyer", applicant.name, rules)
+        if acc.invoice_buyer_name_matches and fi.get("buyer") and applicant.name and legible and _reliable(inv, "buyer", rules) and not _same_party(
             fi["buyer"], applicant.name, rules.names.party_match_min
         ):
             flags.add("INVOICE_BUYER_MISMATCH", [inv.file], [_ev(inv, "buyer")], buyer=fi["buyer"], applicant=applicant.name)
             reasons.append("INVOICE_BUYER_MISMATCH")
         if (acc.invoice_buyer_tax_id_matches and fi.get("buyer_tax_id") and applicant.uscc
-                and _code(fi["buyer_tax_id"]) != applicant.uscc and _reliable(inv, "buyer_tax_id", rules)):
+                and _code(fi["buyer_tax_id"]) != applicant.uscc and legible):
             flags.add("INVOICE_BUYER_TAXID_MISMATCH", [inv.file], [_ev(inv, "buyer_tax_id")], tax_id=fi["buyer_tax_id"], uscc=applicant.uscc)
             reasons.append("INVOICE_BUYER_TAXID_MISMATCH")
         if not _money_equal(_num(fi.get("amount_uppercase_yuan")), _num(fi.get("amount_yuan")), rules):

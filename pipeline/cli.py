@@ -260,6 +260,51 @@ def watch(
         out_console.print("已停止 / stopped")
 
 
+users_app = typer.Typer(help="审核人员账号 / reviewer accounts", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+DB_OPT = typer.Option("--db", help="数据库 URL（默认 SQLite：.yunshen/web.db；PostgreSQL 用 postgresql+psycopg://…）")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    role: Annotated[str, typer.Option("--role", help="city | province | admin")] = "city",
+    city: Annotated[Optional[str], typer.Option("--city", help="城市行政区划前四位，如 3202（无锡）；市级审核员必填")] = None,
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+    db: Annotated[str, DB_OPT] = "sqlite:///.yunshen/web.db",
+) -> None:
+    """新建审核人员账号（密码以 argon2 散列保存）。 Add a reviewer account."""
+    from pipeline.web import cli_users_add
+
+    if db.startswith("sqlite:///"):
+        Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        uid = cli_users_add(db, username, password, role, city)
+    except ValueError as exc:
+        console.print(f"[red]无法创建 / cannot create:[/] {exc}")
+        raise typer.Exit(2) from exc
+    out_console.print(f"已创建用户 {username}（{role}{'，' + city if city else ''}），id {uid}")
+
+
+@app.command()
+def serve(
+    results: Annotated[Path, typer.Option("--results", help="预审结果目录")] = Path("out/demo"),
+    originals: Annotated[Path, typer.Option("--originals", help="申报材料原件目录（每个申报一个子目录）")] = Path("samples/applications"),
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    db: Annotated[str, DB_OPT] = "sqlite:///.yunshen/web.db",
+) -> None:
+    """启动审核侧边栏网页（证据与附表对照、标记确认/驳回、审计日志）。 Serve the reviewer web app."""
+    import uvicorn
+
+    from pipeline.web import create_app
+
+    if db.startswith("sqlite:///"):
+        Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    out_console.print(f"审核网页 / reviewer app: http://{host}:{port}/  （结果 {results.resolve()}）")
+    uvicorn.run(create_app(results, originals, db), host=host, port=port, log_level="warning")
+
+
 def _finish(out: Path, app_id: str, payload: str) -> ScreeningResult:
     result = ScreeningResult.model_validate_json(payload)
     if result.application_id != app_id:

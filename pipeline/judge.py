@@ -355,7 +355,8 @@ def _judge_purchase(
             parties = _seal_parties(con, applicant.name, rules)
             for party, zh, en in (("applicant", "申报企业", "the applicant"), ("seller", "服务商", "the provider")):
                 if party not in parties:
-                    flags.add("SEAL_MISSING", [con.file], [Evidence(file=con.file)], file=con.file, party=zh, party_en=en)
+                    flags.add("SEAL_MISSING", [con.file], [Evidence(file=con.file)], subject=party,
+                              file=con.file, party=zh, party_en=en)
                     if acc.reject_on_missing_seal:
                         reasons.append("SEAL_MISSING")
     for inv in distinct:
@@ -388,7 +389,8 @@ def _judge_purchase(
                 reasons.append("INVOICE_BEFORE_CONTRACT")
         if (rules.seals.legacy_invoice_needs_seller_seal and not _is_digital_invoice(inv)
                 and "seller" not in _seal_parties(inv, applicant.name, rules)):
-            flags.add("SEAL_MISSING", [inv.file], [Evidence(file=inv.file)], file=inv.file, party="销售方发票专用章", party_en="the seller")
+            flags.add("SEAL_MISSING", [inv.file], [Evidence(file=inv.file)], subject="seller", file=inv.file,
+                      party="销售方发票专用章", party_en="the seller")
     months_i = int(months) if isinstance(months, (int, float)) and months else None
     counted = months_i or rules.spend.default_months
     annual = round((amount or 0.0) * 12 / max(rules.spend.min_months, counted), 2) if amount is not None else None

@@ -16,6 +16,14 @@ A longer term found around a shorter one wins (数据库审计 hides 数据库),
 across two lines is found too. Hits are then reduced to the best one per (subdomain, page); an
 ambiguous term yields one candidate per subdomain it is listed under, each with its own score
 (``weight × match quality``).
+
+Which lines count depends on the document (classifiers/zones.py): a screenshot's top bar and
+sidebar menu are chrome, its title rows name what is in use (a subdomain's own name there counts
+outright) and the rest needs ``layout.screenshot.body_min_score``; a contract or invoice counts its
+product table and item lines only (clauses do not), with wrapped cells joined; an explanation maps
+the subdomains it names outright ((1)生产数据。, 实现了采购管理、物流管理等) and its terms only when it
+names none. Anywhere, a term inside a company name (…智能装备股份有限公司) is dropped. Suites
+(``products:`` in the YAML) add their modules and bundled scope on sale documents.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
 from classifiers.taxonomy import (
+    LayoutConfig,
     SubdomainKind,
     Taxonomy,
     Term,
@@ -36,10 +45,11 @@ from classifiers.taxonomy import (
     load_taxonomy,
     normalize,
 )
-from extractors.textnorm import is_latin, normalize_with_offsets
+from classifiers.zones import COUNTING, PageZones, document_zones
+from extractors.textnorm import fold_width, is_latin, normalize_with_offsets
 from pipeline.model import BBox, Evidence, Line, Page, SubdomainHit, clamp_bbox
 
-Method = Literal["exact", "confusable", "context_edit", "fuzzy", "regex"]
+Method = Literal["exact", "confusable", "context_edit", "fuzzy", "regex", "named"]
 
 
 class SubdomainMatch(BaseModel):
@@ -65,6 +75,10 @@ class SubdomainMatch(BaseModel):
     doc_kind: str
     provider: str | None = None
     hits: int = Field(default=1, ge=1)
+    zone: str = "body"
+    """Where the line sits (classifiers/zones.py): title, body, item."""
+    role: str = "term"
+    """What kind of term matched: term, product (a suite's name), module, bundled, name."""
 
     def to_hit(self) -> SubdomainHit:
         """The result-v1 ``documents[].subdomains[]`` entry."""
@@ -112,6 +126,9 @@ class _Compiled:
     min_score: float
     flowing: frozenset[str]
     evidence_kinds: frozenset[str]
+    layout: LayoutConfig
+    naming: tuple[tuple[str, str, str, SubdomainKind], ...]  # (folded text, name, group, kind)
+    organisation: regex.Pattern[str] | None
 
 
 _CACHE: dict[int, tuple[Taxonomy, _Compiled]] = {}
@@ -136,11 +153,26 @@ def _compile(tax: Taxonomy) -> _Compiled:
         min_score=m.min_score,
         flowing=frozenset(m.flowing_kinds),
         evidence_kinds=frozenset(m.evidence_kinds),
+        layout=tax.layout,
+        naming=tuple(
+            (text, name, tax.group_of(name), tax.subdomain(name).kind)
+            for text, name in tax.naming_keys()
+        ),
+        organisation=_organisation_pattern(tax.layout),
     )
     if len(_CACHE) > 8:
         _CACHE.clear()
     _CACHE[id(tax)] = (tax, compiled)
     return compiled
+
+
+def _organisation_pattern(layout: LayoutConfig) -> regex.Pattern[str] | None:
+    """A company name: up to ``organisation_max_chars`` characters ending in a legal suffix."""
+    suffixes = sorted({fold(normalize(s)) for s in layout.organisation_suffixes}, key=len, reverse=True)
+    if not suffixes:
+        return None
+    body = r"[^\s,，。；;:：、\"“”]{1,%d}?" % layout.organisation_max_chars
+    return regex.compile(body + "(?:" + "|".join(regex.escape(s) for s in suffixes) + ")")
 
 
 def _compile_term(name: str, group: str, kind: SubdomainKind, spec: Term, tax: Taxonomy) -> _CTerm:
@@ -338,15 +370,24 @@ def _partial(ct: _CTerm, s: str, c: _Compiled) -> list[_Hit]:
 class _Context:
     """The page's lines around one line, for context_any / context_none / not_within."""
 
-    def __init__(self, texts: Sequence[_Text], index: int | tuple[int, int]) -> None:
+    def __init__(self, texts: Sequence[_Text], index: int | tuple[int, int],
+                 boxes: Sequence[Sequence[float]] | None = None) -> None:
         self._texts = texts
         self._lo, self._hi = (index, index) if isinstance(index, int) else index
+        self._boxes = boxes
 
-    def _window(self, k: int) -> Iterable[_Text]:
+    def _window(self, k: int, spatial: bool) -> Iterable[_Text]:
+        if spatial and self._boxes:
+            # lines within k line heights above or below: OCR'd table cells come in no fixed order
+            a, b = self._boxes[self._lo], self._boxes[self._hi]
+            h = max(a[3] - a[1], 1e-6)
+            lo, hi = min(a[1], b[1]) - k * h, max(a[3], b[3]) + k * h
+            return [t for t, bb in zip(self._texts, self._boxes)
+                    if lo <= (bb[1] + bb[3]) / 2 <= hi]
         return self._texts[max(0, self._lo - k): self._hi + k + 1]
 
-    def any_near(self, words: Sequence[str], k: int) -> bool:
-        window = list(self._window(k))
+    def any_near(self, words: Sequence[str], k: int, spatial: bool = False) -> bool:
+        window = list(self._window(k, spatial))
         return any(w in t.norm or w in t.folded for t in window for w in words)
 
 
@@ -354,7 +395,10 @@ def _accept(h: _Hit, t: _Text, ctx: _Context, doc_kind: str) -> bool:
     ct = h.term
     if ct.spec.kinds and doc_kind not in ct.spec.kinds:
         return False
-    if ct.context_any and h.method != "context_edit" and not ctx.any_near(ct.context_any, ct.context_lines):
+    spatial = ct.spec.role == "module"
+    if ct.context_any and h.method != "context_edit" and not ctx.any_near(
+        ct.context_any, ct.context_lines, spatial
+    ):
         return False
     if ct.context_none and ctx.any_near(ct.context_none, ct.context_lines):
         return False
@@ -386,7 +430,68 @@ def _line_hits(c: _Compiled, t: _Text, ctx: _Context, doc_kind: str) -> list[_Hi
         for h in _find(ct, t, ctx, c):
             if _accept(h, t, ctx, doc_kind):
                 hits.append(h)
+    orgs = _organisations(c, t)
+    if orgs:
+        hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in orgs)]
     return _maximal(hits)
+
+
+def _organisations(c: _Compiled, t: _Text) -> list[tuple[int, int]]:
+    """Spans of company names in the line (a term inside one is the company's name, not a product)."""
+    if c.organisation is None:
+        return []
+    return [(mt.start(), mt.end()) for mt in c.organisation.finditer(t.folded)]
+
+
+# --------------------------------------------------------------------------- names written outright
+
+
+def _named_hits(c: _Compiled, raw: str) -> list[tuple[int, int, str, str, SubdomainKind, float]]:
+    """Subdomain names (or aliases) the text writes outright as an item: (1)生产数据。, a table cell,
+    实现了采购管理、物流管理等 — bounded by separators, not part of a longer word (维保记录).
+    Tolerates one OCR look-alike character in names of 4+ characters."""
+    cfg = c.layout.naming
+    s = fold(fold_width(raw))  # one character for one: offsets are the raw line's, spaces kept
+    bounds = set(cfg.boundaries) | set(cfg.connectors)
+    after_ok = bounds | set(cfg.list_closers)
+    seps = set(cfg.list_separators)
+    taken: list[tuple[int, int]] = []
+    out = []
+    for text, name, group, kind in c.naming:
+        n = len(text)
+        if n < 2 or n > len(s):
+            continue
+        for i in range(len(s) - n + 1):
+            window = s[i:i + n]
+            if window != text:
+                if n < 4 or window[0] != text[0]:
+                    continue
+                diff = [(a, b) for a, b in zip(text, window) if a != b]
+                if len(diff) != 1 or diff[0][1] not in c.confusable.get(diff[0][0], ()):
+                    continue
+                quality = c.quality_confusable
+            else:
+                quality = c.quality_exact
+            j = i + n
+            if any(a < j and i < b for a, b in taken):
+                continue
+            before = i == 0 or s[i - 1] in bounds or _enumerator_before(s, i)
+            after = j == len(s) or s[j] in after_ok
+            if is_latin(text[0]) and i > 0 and is_latin(s[i - 1]):
+                continue
+            if is_latin(text[-1]) and j < len(s) and is_latin(s[j]):
+                continue
+            if (before and after) or (j < len(s) and s[j] in seps):
+                taken.append((i, j))
+                out.append((i, j, name, group, kind, quality))
+    return out
+
+
+_ENUMERATOR = regex.compile(r"(?:[(（]\d{1,2}[)）]|\d{1,2}[.．、]|[一二三四五六七八九十]+、)$")
+
+
+def _enumerator_before(s: str, i: int) -> bool:
+    return bool(_ENUMERATOR.search(s[max(0, i - 4):i]))
 
 
 # --------------------------------------------------------------------------- geometry
@@ -451,28 +556,52 @@ def map_lines(
     """Find the subdomains the text evidences, best hit per (subdomain, page).
 
     ``lines`` is one page's lines (numbered ``page``), or ``(page_number, lines)`` pairs, or
-    :class:`~pipeline.model.Page` objects. ``kind`` is the document kind (contract, invoice,
-    screenshot …): terms may be limited to some kinds, and terms broken across lines are looked
-    for only in flowing kinds. Returns matches ordered by page, line, then score (best first).
+    :class:`~pipeline.model.Page` objects. ``kind`` is the document kind: it decides which lines
+    count (classifiers/zones.py — a screenshot's menus, a contract's clauses do not), whether
+    terms broken across lines are looked for (flowing kinds), and for explanations that only the
+    subdomains named outright count (when the letter names any). Returns matches ordered by page,
+    line, then score (best first).
     """
     tax = taxonomy or load_taxonomy()
     c = _compile(tax)
     if c.evidence_kinds and kind not in c.evidence_kinds:
         return []  # a licence or the form itself is no evidence of use (the form lists every name)
     threshold = c.min_score if min_score is None else min_score
+    body_min = (
+        max(threshold, c.layout.screenshot.body_min_score)
+        if kind == "screenshot" and min_score is None else threshold
+    )
+    pages = list(_pages(lines, page))
+    raw: list[SubdomainMatch] = []
+    if kind in c.layout.naming.kinds:
+        for number, page_lines in pages:
+            raw += _named_matches(c, page_lines, number, file=file, kind=kind)
+    if not raw:
+        zones = document_zones([ls for _, ls in pages], kind, c.layout)
+        for (number, page_lines), z in zip(pages, zones):
+            raw += _map_page(c, page_lines, number, file=file, kind=kind, zones=z)
+    kept = [m for m in raw if m.score >= (body_min if m.zone == "body" else threshold)]
+    if kind == "screenshot":
+        kept = [m for m in kept if not _on_instance_label(c, m)]
     best: dict[tuple[str, int], SubdomainMatch] = {}
-    for number, page_lines in _pages(lines, page):
-        for m in _map_page(c, page_lines, number, file=file, kind=kind):
-            if m.score < threshold:
-                continue
-            key = (m.name, m.page)
-            prev = best.get(key)
-            if prev is None:
-                best[key] = m
-            else:
-                winner = m if _rank(m) > _rank(prev) else prev
-                best[key] = winner.model_copy(update={"hits": prev.hits + 1})
+    for m in kept:
+        key = (m.name, m.page)
+        prev = best.get(key)
+        if prev is None:
+            best[key] = m
+        else:
+            winner = m if _rank(m) > _rank(prev) else prev
+            best[key] = winner.model_copy(update={"hits": prev.hits + 1})
     return sorted(best.values(), key=lambda m: (m.page, m.line_index, -m.score, m.name))
+
+
+def _on_instance_label(c: _Compiled, m: SubdomainMatch) -> bool:
+    """An equipment term in a cell that labels one machine (CNC-加工中心-01)."""
+    cfg = c.layout.screenshot
+    return (
+        m.group in cfg.instance_label_groups and m.role != "name"
+        and regex.search(cfg.instance_label, m.text) is not None
+    )
 
 
 def _rank(m: SubdomainMatch) -> tuple[float, int, int]:
@@ -488,18 +617,18 @@ def map_pages(pages: Sequence[Page], taxonomy: Taxonomy | None = None, *, file: 
 
 def explain_line(text: str, taxonomy: Taxonomy | None = None, *,
                  kind: str = "other") -> list[SubdomainMatch]:
-    """Every term hit in one line of text, before thresholds and de-duplication.
+    """Every term hit in one line of text, before thresholds, zones and de-duplication.
 
     For tests and for a domain expert asking "why does this line map to that subdomain?".
     """
     tax = taxonomy or load_taxonomy()
     line = Line(text=text, bbox=[0.0, 0.0, 1.0, 1.0], confidence=1.0)
-    hits = _map_page(_compile(tax), [line], 1, file="", kind=kind)
+    hits = _map_page(_compile(tax), [line], 1, file="", kind=kind, zones=PageZones(("body",)))
     return sorted(hits, key=lambda m: (-m.score, m.name, m.term))
 
 
 def _pages(lines: Sequence[Line] | Sequence[PageLines] | Sequence[Page],
-           page: int) -> Iterable[tuple[int, Sequence[Line]]]:
+           page: int) -> list[tuple[int, Sequence[Line]]]:
     if not lines:
         return []
     first = lines[0]
@@ -510,9 +639,27 @@ def _pages(lines: Sequence[Line] | Sequence[PageLines] | Sequence[Page],
     return [(int(n), ls) for n, ls in lines]  # type: ignore[misc]
 
 
+def _named_matches(c: _Compiled, lines: Sequence[Line], page: int, *, file: str,
+                   kind: str, only: Sequence[int] | None = None,
+                   zone: str = "body") -> list[SubdomainMatch]:
+    """Subdomains the lines name outright (see :func:`_named_hits`)."""
+    out = []
+    for i in (range(len(lines)) if only is None else only):
+        line = lines[i]
+        for a, b, name, group, sd_kind, quality in _named_hits(c, line.text):
+            out.append(SubdomainMatch(
+                name=name, group=group, kind=sd_kind, term=name, matched=line.text[a:b],
+                score=quality, method="named", page=page, bbox=_span_bbox(line, a, b),
+                text=line.text, line_index=i, file=file, doc_kind=kind, zone=zone, role="name",
+            ))
+    return out
+
+
 def _map_page(c: _Compiled, lines: Sequence[Line], page: int, *, file: str,
-              kind: str) -> list[SubdomainMatch]:
+              kind: str, zones: PageZones) -> list[SubdomainMatch]:
     texts = [_Text.of(line.text) for line in lines]
+    roles = zones.roles
+    counting = [r in COUNTING for r in roles]
     out: list[SubdomainMatch] = []
 
     def emit(h: _Hit, idx: int, text: str, matched: str, bbox: list[float]) -> None:
@@ -521,32 +668,47 @@ def _map_page(c: _Compiled, lines: Sequence[Line], page: int, *, file: str,
         out.append(SubdomainMatch(
             name=ct.name, group=ct.group, kind=ct.kind, term=ct.spec.term, matched=matched,
             score=score, method=h.method, page=page, bbox=bbox, text=text, line_index=idx,
-            file=file, doc_kind=kind, provider=ct.spec.provider,
+            file=file, doc_kind=kind, provider=ct.spec.provider, zone=roles[idx],
+            role="name" if ct.spec.implicit else ct.spec.role,
         ))
 
+    # context (context_any …) is read among the lines that count only: a menu is not context
+    visible = [t if ok else _Text.of("") for t, ok in zip(texts, counting)]
+    boxes = [ln.bbox for ln in lines]
     for i, (line, t) in enumerate(zip(lines, texts)):
-        ctx = _Context(texts, i)
+        if not counting[i]:
+            continue
+        ctx = _Context(visible, i, boxes)
         for h in _line_hits(c, t, ctx, kind):
             o0, o1 = t.origin[h.start], t.origin[h.end - 1] + 1
             emit(h, i, line.text, line.text[o0:o1], _span_bbox(line, o0, o1))
 
+    if kind == "screenshot":
+        titles = [i for i, r in enumerate(roles) if r == "title"]
+        out += _named_matches(c, lines, page, file=file, kind=kind, only=titles, zone="title")
+
+    pairs: list[tuple[int, int]] = list(zones.wraps)
     if kind in c.flowing and len(lines) > 1:
         x0 = min(ln.bbox[0] for ln in lines)
         x1 = max(ln.bbox[2] for ln in lines)
-        for i in range(len(lines) - 1):
-            if not (texts[i].norm and texts[i + 1].norm) or not _continues(lines, i, x1 - x0):
-                continue
-            joined_raw = lines[i].text + "\n" + lines[i + 1].text
-            joined = _Text.of(lines[i].text + lines[i + 1].text)
-            cut = len(texts[i].norm)  # normalised length of line i inside the joined text
-            ctx = _Context(texts, (i, i + 1))
-            for h in _line_hits(c, joined, ctx, kind):
-                if not (h.start < cut < h.end):
-                    continue  # found within one line already
-                raw_cut = len(lines[i].text)
-                o0, o1 = joined.origin[h.start], joined.origin[h.end - 1] + 1
-                box = _union(_span_bbox(lines[i], o0, raw_cut),
-                             _span_bbox(lines[i + 1], 0, o1 - raw_cut))
-                matched = lines[i].text[o0:] + "\n" + lines[i + 1].text[: o1 - raw_cut]
-                emit(h, i, joined_raw, matched, box)
+        pairs += [
+            (i, i + 1) for i in range(len(lines) - 1)
+            if counting[i] and counting[i + 1] and _continues(lines, i, x1 - x0)
+        ]
+    for i, j in dict.fromkeys(pairs):
+        if not (texts[i].norm and texts[j].norm):
+            continue
+        joined_raw = lines[i].text + "\n" + lines[j].text
+        joined = _Text.of(lines[i].text + lines[j].text)
+        cut = len(texts[i].norm)  # normalised length of line i inside the joined text
+        ctx = _Context(visible, (min(i, j), max(i, j)), boxes)
+        for h in _line_hits(c, joined, ctx, kind):
+            if not (h.start < cut < h.end):
+                continue  # found within one line already
+            raw_cut = len(lines[i].text)
+            o0, o1 = joined.origin[h.start], joined.origin[h.end - 1] + 1
+            box = _union(_span_bbox(lines[i], o0, raw_cut),
+                         _span_bbox(lines[j], 0, o1 - raw_cut))
+            matched = lines[i].text[o0:] + "\n" + lines[j].text[: o1 - raw_cut]
+            emit(h, i, joined_raw, matched, box)
     return out

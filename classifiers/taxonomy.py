@@ -69,6 +69,11 @@ class Term(_Frozen):
     provider: str | None = None
     implicit: bool = False
     """True for a subdomain's own name used as a term (not written under ``terms``)."""
+    product: str | None = None
+    """For terms generated from ``products:``: the suite they come from."""
+    role: Literal["term", "product", "module", "bundled"] = "term"
+    """``product``: the suite's own name; ``module``: a module named beside it; ``bundled``: what
+    the suite includes on a sale document although no module is named (see ``products:``)."""
 
     @field_validator("term", mode="before")
     @classmethod
@@ -202,6 +207,100 @@ class MatchingConfig(_Frozen):
         return {k: frozenset(v) for k, v in out.items()}
 
 
+def _valid_regex(pattern: str) -> str:
+    try:
+        regex.compile(pattern)
+    except regex.error as exc:
+        raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
+    return pattern
+
+
+class ProductModule(_Frozen):
+    """A module of a suite as a contract/invoice line lists it (财务+供应链+生产制造)."""
+
+    terms: tuple[str, ...] = Field(min_length=1)
+    subdomains: tuple[str, ...] = Field(min_length=1)
+
+
+class Product(_Frozen):
+    """A product that provides several subdomains (an ERP suite with modules).
+
+    ``subdomains`` are what naming the product shows anywhere; ``bundled`` what a sale of it
+    (contract, invoice) includes although the line names no module; ``modules`` what the module
+    names add when the product's name is within ``module_lines`` line heights above or below on a
+    sale document (OCR'd table cells come in no fixed reading order).
+    """
+
+    name: str = Field(min_length=1)
+    provider: str | None = None
+    terms: tuple[str, ...] = Field(min_length=1)
+    subdomains: tuple[str, ...] = Field(min_length=1)
+    bundled: tuple[str, ...] = ()
+    modules: tuple[ProductModule, ...] = ()
+    module_lines: int = Field(default=3, ge=0, le=20)
+
+
+class ScreenshotLayout(_Frozen):
+    """Console chrome and the page's own title, from line geometry (fractions of the page)."""
+
+    top_bar_max_y: float = Field(default=0.08, gt=0, lt=0.5)
+    bottom_bar_min_y: float = Field(default=0.93, gt=0.5, le=1)
+    menu_row_min_items: int = Field(default=3, ge=2)
+    sidebar_max_width: float = Field(default=0.3, gt=0, lt=1)
+    sidebar_min_items: int = Field(default=3, ge=2)
+    sidebar_align_tol: float = Field(default=0.02, ge=0, lt=0.2)
+    sidebar_item_max_chars: int = Field(default=12, ge=2)
+    sidebar_gutter: float = Field(default=0.02, ge=0, lt=0.3)
+    title_rows: int = Field(default=2, ge=0)
+    body_min_score: float = Field(default=0.65, ge=0, le=1)
+    provenance_headers: tuple[str, ...] = ()
+    instance_label: str = r"[A-Za-z]{2,}-\d{2,}|-\d{2,}$"
+    instance_label_groups: tuple[str, ...] = ()
+
+    @field_validator("instance_label")
+    @classmethod
+    def _label_compiles(cls, v: str) -> str:
+        return _valid_regex(v)
+
+
+class SaleLayout(_Frozen):
+    """Where a contract/invoice names what it sells: the product table and the invoice items."""
+
+    table_header_words: tuple[str, ...] = ()
+    table_end: str = r"^(合\s*计|总\s*计)"
+    item_line: str = r"^\*[^*]{2,20}\*"
+    kinds: tuple[DocumentKind, ...] = ("contract", "invoice")
+
+    @field_validator("table_end", "item_line")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        return _valid_regex(v)
+
+
+class NamingLayout(_Frozen):
+    """How an explanation names a subdomain outright: (1)生产数据。 / 实现了采购管理、物流管理等."""
+
+    kinds: tuple[DocumentKind, ...] = ("explanation",)
+    boundaries: str = " 、，,。.；;：:/|（）()[]【】<>《》“”\"'-—·•"
+    connectors: str = "与和及或"
+    list_closers: str = "等"
+    list_separators: str = "、"
+
+
+class LayoutConfig(_Frozen):
+    screenshot: ScreenshotLayout = Field(default_factory=ScreenshotLayout)
+    sale: SaleLayout = Field(default_factory=SaleLayout)
+    naming: NamingLayout = Field(default_factory=NamingLayout)
+    clause_heading: str = r"^第[一二三四五六七八九十百\d]+条"
+    organisation_suffixes: tuple[str, ...] = ("有限责任公司", "股份有限公司", "有限公司")
+    organisation_max_chars: int = Field(default=24, ge=4)
+
+    @field_validator("clause_heading")
+    @classmethod
+    def _clause_compiles(cls, v: str) -> str:
+        return _valid_regex(v)
+
+
 class NameResolution(_Frozen):
     """A form's written subdomain name resolved to the canonical one."""
 
@@ -217,7 +316,9 @@ class Taxonomy(_Frozen):
     source: str = ""
     notes: tuple[str, ...] = ()
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    layout: LayoutConfig = Field(default_factory=LayoutConfig)
     groups: tuple[Group, ...]
+    products: tuple[Product, ...] = ()
 
     _by_name: dict[str, Subdomain] = PrivateAttr(default_factory=dict)
     _keys: dict[str, tuple[str, Literal["name", "alias"]]] = PrivateAttr(default_factory=dict)
@@ -250,6 +351,15 @@ class Taxonomy(_Frozen):
                 if k in index and index[k][0] != sd.name:
                     raise ValueError(f"alias {alias!r} of {sd.name} also names {index[k][0]}")
                 index.setdefault(k, (sd.name, "alias"))
+        seen_products: set[str] = set()
+        for prod in self.products:
+            if prod.name in seen_products:
+                raise ValueError(f"product {prod.name!r} listed twice")
+            seen_products.add(prod.name)
+            named = [*prod.subdomains, *prod.bundled, *(n for m in prod.modules for n in m.subdomains)]
+            unknown = [n for n in named if n not in by_name]
+            if unknown:
+                raise ValueError(f"product {prod.name!r}: unknown subdomains {unknown}")
         self._by_name = by_name
         self._keys = index
         return self
@@ -283,11 +393,34 @@ class Taxonomy(_Frozen):
         return self._by_name[hit[0]] if hit else None
 
     def evidence_terms(self, sd: Subdomain) -> tuple[Term, ...]:
-        """The terms that evidence ``sd``: its ``terms`` plus its own name (unless disabled/overridden)."""
+        """The terms that evidence ``sd``: its ``terms``, its own name (unless disabled/overridden)
+        and the terms ``products:`` generates for it (suite names, bundled scope, module names)."""
         terms = list(sd.terms)
         if sd.name_as_term and all(t.text != normalize(sd.name) for t in sd.terms):
             terms.append(Term(term=sd.name, weight=self.matching.name_weight, implicit=True))
+        sale = self.layout.sale.kinds
+        for prod in self.products:
+            if sd.name in prod.subdomains:
+                terms += [Term(term=t, provider=prod.provider, product=prod.name, role="product")
+                          for t in prod.terms]
+            if sd.name in prod.bundled:
+                terms += [Term(term=t, provider=prod.provider, product=prod.name, role="bundled",
+                               kinds=sale) for t in prod.terms]
+            for mod in prod.modules:
+                if sd.name in mod.subdomains:
+                    terms += [Term(term=t, provider=prod.provider, product=prod.name, role="module",
+                                   kinds=sale, context_any=prod.terms,
+                                   context_lines=prod.module_lines) for t in mod.terms]
         return tuple(terms)
+
+    def naming_keys(self) -> tuple[tuple[str, str], ...]:
+        """(normalised, case-folded name or alias, canonical name), longest first: what a letter or a
+        screen title may write to name a subdomain outright."""
+        out = {fold(normalize(sd.name)): sd.name for sd in self.subdomains}
+        for sd in self.subdomains:
+            for alias in sd.aliases:
+                out.setdefault(fold(normalize(alias)), sd.name)
+        return tuple(sorted(out.items(), key=lambda kv: (-len(kv[0]), kv[0])))
 
     def resolve(self, written: str) -> NameResolution | None:
         """Resolve a form's written subdomain name (see :func:`resolve_subdomain_name`)."""

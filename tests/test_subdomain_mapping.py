@@ -73,7 +73,8 @@ def _term_hit(text: str, term: str, kind: str = "other") -> bool:
         ("通过边缘网关对采集数据进行筛选、压缩后上传云端", "explanation", {"数据处理"}),
         ("边缘侧完成数据分析，实时监控设备运行参数", "explanation",
          {"数据分析", "数据处理", "实时数据"}),
-        ("设备台账、点检计划与维修工单均在云平台管理", "explanation",
+        # an explanation naming 设备台账 outright maps that name only (see the letter tests below)
+        ("设备台账、点检计划与维修工单均在云平台管理", "other",
          {"设备台账", "设备点检", "工单管理"}),
     ],
 )
@@ -157,7 +158,8 @@ def test_licence_and_application_form_are_not_evidence():
     ],
 )
 def test_ocr_noise_is_tolerated(noisy, expected, method):
-    ms = {m.name: m for m in map_lines([_line(noisy)], None, file="s.png", kind="screenshot")}
+    # kind "other": a one-line screenshot would be its own title, where names count outright
+    ms = {m.name: m for m in map_lines([_line(noisy)], None, file="s.png", kind="other")}
     assert expected in ms
     assert ms[expected].method == method
     assert ms[expected].score < 1.0 or method == "exact"
@@ -369,3 +371,239 @@ def test_cells_side_by_side_are_not_joined():
     lines = [Line(text="数据", bbox=[0.1, 0.3, 0.2, 0.32], confidence=1.0),
              Line(text="库存", bbox=[0.25, 0.3, 0.35, 0.32], confidence=1.0)]
     assert "数据库" not in {m.name for m in map_lines(lines, None, file="c", kind="contract")}
+
+
+# --------------------------------------------------------------------------- where evidence counts
+# Hand-made pages: boxes are page fractions. Two geometries per screen show that chrome is told
+# from the layout (a left column of short items, a top row of menu items), not fixed positions.
+
+
+def _at(text: str, x0: float, y0: float, x1: float | None = None, h: float = 0.03) -> Line:
+    x1 = x0 + 0.012 * max(len(text), 2) if x1 is None else x1
+    return Line(text=text, bbox=[x0, y0, x1, y0 + h], confidence=0.99)
+
+
+def _console(scale: float, shift: float, nav: list[str], heading: str, title: list[str],
+             body: list[list[str]]) -> list[Line]:
+    """A console screen: top bar, left sidebar (heading + nav), title rows, then table rows."""
+    lines = [_at(t, 0.15 + 0.06 * k, 0.015) for k, t in enumerate(["工作台", "费用", "工单", "备案"])]
+    lines.append(_at("江苏某某精密机械有限公司", 0.85, 0.015))
+    left = 0.01 + shift
+    lines.append(_at(heading, left, 0.07))
+    lines += [_at(t, left, 0.11 + 0.045 * k * scale) for k, t in enumerate(nav)]
+    main = left + 0.16 * scale
+    lines += [_at(t, main, 0.07 + 0.04 * k) for k, t in enumerate(title)]
+    for r, row in enumerate(body):
+        lines += [_at(t, main + 0.14 * c, 0.2 + 0.05 * r) for c, t in enumerate(row)]
+    lines.append(_at("2024/9/5", 0.94, 0.97, h=0.025))
+    return lines
+
+
+def _shot(lines: list[Line]) -> set[str]:
+    return {m.name for m in map_lines(lines, None, file="s.png", kind="screenshot")}
+
+
+@pytest.mark.parametrize(("scale", "shift"), [(1.0, 0.0), (1.3, 0.03)])
+def test_screenshot_menus_are_not_evidence(scale, shift):
+    lines = _console(
+        scale, shift, ["概览", "实例", "镜像", "弹性块存储", "快照", "安全组", "告警规则"],
+        "云服务器 ECS", ["云服务器 ECS / 实例与镜像 / 实例", "实例"],
+        [["实例ID/名称", "状态", "配置"], ["i-bp178cc4uzd262nww", "运行中", "4 vCPU 16 GiB"]],
+    )
+    assert _shot(lines) == {"计算资源"}
+    # the same menu words in the main area do count
+    lines.append(_at("快照 备份恢复", 0.5, 0.5))
+    assert "云灾备" in _shot(lines)
+
+
+def test_top_bar_needs_a_row_of_menu_items():
+    # a lone line at the very top (a cropped screen's title) is not chrome
+    assert _shot([_at("云数据库 RDS 实例列表", 0.02, 0.01)]) == {"数据库"}
+    bar = [_at(t, 0.1 + 0.08 * k, 0.01) for k, t in enumerate(["首页", "云数据库", "费用"])]
+    assert _shot(bar) == set()
+
+
+def test_a_table_first_column_is_not_a_sidebar():
+    # cells left-aligned at the left edge, but the title above starts there too and runs wide
+    lines = [_at("资源列表 南京", 0.02, 0.05, x1=0.6)]
+    lines += [_at(t, 0.02, 0.12 + 0.05 * k) for k, t in enumerate(["对象存储", "云硬盘", "云主机"])]
+    lines += [_at("正常", 0.3, 0.12 + 0.05 * k) for k in range(3)]
+    assert _shot(lines) == {"存储资源", "计算资源"}
+
+
+def test_sidebar_heading_counts_as_the_console_title():
+    lines = _console(1.0, 0.0, ["采购管理", "物流管理", "库存管理", "销售管理", "报表中心"],
+                     "YonSuite 企业资源规划", ["首页 / 采购管理 / 采购订单", "采购订单列表"],
+                     [["订单编号", "供应商", "物流状态"], ["CG20240801", "常州某钢材厂", "运输中"]])
+    assert _shot(lines) == {"企业资源规划", "采购管理", "物流管理"}
+
+
+def test_a_subdomain_named_in_the_title_counts_outright():
+    body = [["数据集", "类别"], ["dwd_output", "数据分析"]]
+    lines = _console(1.0, 0.0, ["数据管理", "数据探索", "任务调度"], "数据湖计算",
+                     ["数据湖计算 / 数据分析", "数据分析 生产数据与销售数据"], body)
+    assert {"数据分析", "生产数据", "销售数据"} <= _shot(lines)
+    # in a table cell the everyday word still needs 边缘 nearby
+    lines = _console(1.0, 0.0, ["数据管理", "数据探索", "任务调度"], "数据湖计算",
+                     ["数据湖计算", "数据集列表"], body)
+    assert "数据分析" not in _shot(lines)
+
+
+def test_weak_terms_need_more_in_the_screen_body():
+    lines = _console(1.0, 0.0, ["客户列表", "联系人", "跟进记录"], "工作台",
+                     ["工作台 / 客户列表", "客户列表"], [["客户名称", "销售管理"]])
+    assert "客户资源管理" not in _shot(lines)  # 销售管理 weighs 0.5 < body_min_score
+    lines = _console(1.0, 0.0, ["客户列表", "联系人", "跟进记录"], "工作台",
+                     ["工作台 / 销售管理", "客户列表"], [["客户名称", "负责人"]])
+    assert "客户资源管理" in _shot(lines)  # … but counts in the title
+
+
+def test_a_suite_on_a_screen_shows_itself_and_the_module_page():
+    nav = ["采购管理", "销售管理", "库存管理", "质量管理"]
+    lines = _console(1.0, 0.0, nav, "供应链", ["金蝶云·星空 / 供应链 / 采购管理 / 采购订单", "采购订单"],
+                     [["单据编号", "供应商"], ["CGDD001201", "常州某铸造有限公司"]])
+    assert _shot(lines) == {"企业资源规划", "采购管理"}  # not the menu's 销售/库存/质量管理
+    # the suite in the top bar only is chrome
+    bar = [_at(t, 0.02 + 0.12 * k, 0.015) for k, t in enumerate(["金蝶云·星空 工作台", "首页", "消息"])]
+    assert _shot(bar + [_at("我的任务", 0.3, 0.3)]) == set()
+
+
+def test_provenance_column_cells_are_not_in_use():
+    def screen(header: str) -> set[str]:
+        return _shot(_console(1.0, 0.0, ["数据集成", "数据开发", "数据目录"], "DataArts Studio",
+                              ["数据治理中心 / 数据目录", "数据目录"],
+                              [["数据表", header, "记录数"], ["ods_work_order", "MES 生产工单", "20000"]]))
+    assert "制造执行系统" not in screen("来源系统")
+    assert "制造执行系统" in screen("应用系统")
+
+
+def test_an_equipment_term_in_a_machine_label_is_not_the_class():
+    def screen(cell: str) -> set[str]:
+        return _shot(_console(1.0, 0.0, ["总览", "边缘节点", "应用管理"], "智能边缘平台",
+                              ["智能边缘平台 / 异常报警", "异常报警 报警记录"],
+                              [["报警名称", "设备名称"], ["主轴温度过高", cell]]))
+    assert "智能装备" not in screen("CNC-加工中心-01")
+    assert "智能装备" not in screen("五轴加工中心 EQ-0101")
+    assert "智能装备" in screen("数控机床")
+
+
+def test_device_alarm_words_need_device_context():
+    assert "异常报警" not in names("入侵检测 告警事件", "contract")
+    assert "异常报警" in names("主轴温度过高 告警", "contract")
+    assert "实时数据" not in names("运行状态 运行中", "contract")
+    assert "实时数据" in names("设备运行状态 在线", "contract")
+
+
+def test_a_company_name_is_no_evidence():
+    for kind in ("contract", "invoice", "screenshot", "other"):
+        assert names("名称：苏州瑞柯智能装备股份有限公司", kind) == set()
+    assert names("苏州瑞柯智能装备股份有限公司采购数控机床", "other") == {"智能装备"}
+
+
+# --------------------------------------------------------------------------- contracts, invoices
+
+
+def _contract(rows: list[list[tuple[str, float]]], clauses: list[str]) -> list[Line]:
+    lines = [_at("第一条 服务内容", 0.1, 0.40, x1=0.3)]
+    lines += [_at(t, x, 0.45) for t, x in [("序号", 0.1), ("产品名称", 0.16), ("规格配置", 0.37),
+                                            ("金额（元）", 0.8)]]
+    for r, row in enumerate(rows):
+        lines += [_at(t, x, 0.49 + 0.04 * r) for t, x in row]
+    y = 0.49 + 0.04 * len(rows)
+    lines.append(_at("合计（人民币大写）：壹拾贰万陆仟元整", 0.1, y, x1=0.5))
+    lines += [_at(t, 0.1, y + 0.05 + 0.03 * k, x1=0.9) for k, t in enumerate(clauses)]
+    return lines
+
+
+def test_contract_maps_its_product_table_not_its_clauses():
+    lines = _contract(
+        [[("1", 0.12), ("云服务器ECS", 0.16), ("ecs.g7.xlarge", 0.37), ("27,000.00", 0.8)]],
+        ["第五条 数据安全与保密", "乙方应保护甲方的业务数据安全，提供7×24小时客户服务热线及数据备份。"],
+    )
+    got = {m.name for m in map_lines(lines, None, file="c.pdf", kind="contract")}
+    assert got == {"计算资源"}
+
+
+def test_contract_without_a_table_maps_every_line_but_clause_headings():
+    lines = [_at("乙方为甲方提供对象存储OSS 1TB，服务期一年。", 0.1, 0.3, x1=0.9),
+             _at("第五条 数据安全与保密", 0.1, 0.35, x1=0.3)]
+    assert {m.name for m in map_lines(lines, None, file="c.pdf", kind="contract")} == {"存储资源"}
+
+
+def test_suite_modules_listed_beside_the_product_count():
+    # OCR'd cells arrive out of order: the module cell comes several lines before the product
+    rows = [[("财务+供应链+生产制造 40用户", 0.37), ("1套", 0.6), ("36个月", 0.68), ("126,000.00", 0.8),
+             ("1", 0.12), ("金蝶云·星空 标准版", 0.16)]]
+    lines = _contract(rows, ["乙方负责供应链系统和生产制造系统的运维。"])
+    got = {m.name for m in map_lines(lines, None, file="c.pdf", kind="contract")}
+    assert got == {"企业资源规划", "生产排产管理", "采购管理"}
+    # module words without the suite nearby are not modules of it
+    rows = [[("供应链咨询服务", 0.16), ("1项", 0.6), ("9,000.00", 0.8)]]
+    got = {m.name for m in map_lines(_contract(rows, []), None, file="c.pdf", kind="contract")}
+    assert got == set()
+
+
+def test_a_suite_sale_includes_its_bundled_scope_a_screen_does_not():
+    item = [_at("项目名称 规格型号 单位 数量", 0.05, 0.40, x1=0.95),
+            _at("*软件服务*用友YonSuite订阅许可 标准版 30用户 套 1", 0.05, 0.45, x1=0.95),
+            _at("合计 ¥35849.06", 0.05, 0.50, x1=0.95)]
+    got = {m.name for m in map_lines(item, None, file="i.pdf", kind="invoice")}
+    assert got == {"企业资源规划", "采购管理", "物流管理"}
+    assert _shot([_at("YonSuite 工作台", 0.3, 0.2)]) == {"企业资源规划"}
+
+
+def test_an_invoice_item_wrapped_onto_the_next_line_is_joined():
+    lines = [_at("货物或应税劳务、服务名称", 0.04, 0.34, x1=0.19),
+             _at("*信息系统集成服务*华为云Stack企业主机安", 0.045, 0.575, x1=0.287),
+             _at("企业版 30台", 0.30, 0.587, x1=0.374),
+             _at("28301.89", 0.69, 0.582, x1=0.748),
+             _at("全HSS", 0.046, 0.607, x1=0.086),
+             _at("合计", 0.044, 0.694, x1=0.078)]
+    got = {m.name for m in map_lines(lines, None, file="i.jpg", kind="invoice")}
+    assert got == {"网络安全"}
+
+
+def test_private_cloud_plans_are_not_evidence_of_use():
+    lines = [_at("平台服务层提供虚拟机、容器、数据库和对象存储服务", 0.1, 0.3, x1=0.9)]
+    assert map_lines(lines, None, file="p.pdf", kind="private_cloud_doc") == []
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+def _letter(texts: list[str]) -> list[Line]:
+    return [_at(t, 0.1, 0.1 + 0.03 * k, x1=0.9, h=0.02) for k, t in enumerate(texts)]
+
+
+def test_a_letter_maps_the_subdomains_it_names_not_those_it_mentions():
+    lines = _letter([
+        "一、数据上云",
+        "（1）生产数据。生产工单、产量、质量检验数据实时上传至云端。",
+        "（2）供应链数据。采购订单、到货及物流跟踪数据上传云端。",
+        "三、边缘计算",
+        "（1）设备台账。设备型号、规格、维保记录等在云端电子化管理。",
+        "我单位通过该云服务实现了采购管理、物流管理、企业资源规划等业务的上云应用。",
+        "融合财务、销售、生产数据建立经营驾驶舱。",
+    ])
+    got = {m.name for m in map_lines(lines, None, file="l.pdf", kind="explanation")}
+    assert got == {"生产数据", "供应链数据", "设备台账", "采购管理", "物流管理", "企业资源规划"}
+    assert all(m.method == "named" for m in map_lines(lines, None, file="l.pdf", kind="explanation"))
+
+
+def test_a_letter_summary_table_names_subdomains_in_cells():
+    lines = _letter(["序号 类别 子域 实现平台 佐证材料", "1 数据上云 生产数据 使用截图",
+                     "2 设备服务 异常报警 使用截图"])
+    got = {m.name for m in map_lines(lines, None, file="l.pdf", kind="explanation")}
+    assert got == {"生产数据", "异常报警"}
+
+
+def test_a_named_subdomain_tolerates_one_ocr_look_alike():
+    got = {m.name for m in map_lines(_letter(["（2）实时数掘。设备参数实时展示。"]), None,
+                                     file="l.jpg", kind="explanation")}
+    assert got == {"实时数据"}
+
+
+def test_a_letter_naming_nothing_falls_back_to_its_terms():
+    got = {m.name for m in map_lines(_letter(["我公司采用金蝶云·星空进行财务与供应链一体化管理。"]),
+                                     None, file="l.pdf", kind="explanation")}
+    assert got == {"企业资源规划"}

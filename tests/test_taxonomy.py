@@ -267,6 +267,12 @@ def test_a_product_added_in_yaml_is_used(tmp_path, raw):
         (lambda d: _sub(d, "数据库").update(group="工业APP应用"), "listed under"),
         (lambda d: _sub(d, "数据库").update(colour="blue"), "colour"),
         (lambda d: d.pop("version"), "version"),
+        (lambda d: d["products"][0].update(bundled=["采购系统X"]), "unknown subdomains"),
+        (lambda d: d["products"][0]["modules"][0].update(subdomains=["无此子域"]),
+         "unknown subdomains"),
+        (lambda d: d["products"].append(dict(d["products"][0])), "listed twice"),
+        (lambda d: d["layout"]["sale"].update(table_end="(合计"), "table_end"),
+        (lambda d: d["layout"]["screenshot"].update(top_bar_max_y=0.9), "top_bar_max_y"),
     ],
 )
 def test_validation_rejects_broken_edits(tmp_path, raw, mutate, message):
@@ -274,3 +280,38 @@ def test_validation_rejects_broken_edits(tmp_path, raw, mutate, message):
     mutate(data)
     with pytest.raises(ValidationError, match=message):
         load_taxonomy(_write(tmp_path, data))
+
+
+# --------------------------------------------------------------------------- products (suites)
+
+
+def test_products_generate_terms_with_their_role(tax):
+    erp = {t.text: t for t in tax.evidence_terms(tax.subdomain("企业资源规划"))}
+    assert erp["金蝶云星空"].role == "product" and erp["金蝶云星空"].product == "金蝶云·星空"
+    purchase = [t for t in tax.evidence_terms(tax.subdomain("采购管理")) if t.product]
+    assert {t.role for t in purchase} >= {"module", "bundled"}
+    for t in purchase:  # bundled scope and modules count on sale documents only
+        assert set(t.kinds) == {"contract", "invoice"}
+    module = next(t for t in purchase if t.role == "module" and t.product == "金蝶云·星空")
+    assert "金蝶云·星空" in module.context_any
+
+
+def test_a_suite_added_in_yaml_is_used(tmp_path, raw):
+    from classifiers.subdomains import map_lines
+    from pipeline.model import Line
+
+    data = yaml.safe_load(yaml.safe_dump(raw))
+    data["products"].append({
+        "name": "星河ERP", "terms": ["星河ERP"], "subdomains": ["企业资源规划"],
+        "bundled": ["物流管理"], "modules": [{"terms": ["排程"], "subdomains": ["生产排产管理"]}],
+    })
+    tax2 = load_taxonomy(_write(tmp_path, data))
+    line = Line(text="*软件服务*星河ERP 排程模块", bbox=[0.1, 0.4, 0.9, 0.42], confidence=1.0)
+    got = {m.name for m in map_lines([line], tax2, file="i.pdf", kind="invoice")}
+    assert got == {"企业资源规划", "物流管理", "生产排产管理"}
+
+
+def test_naming_keys_are_names_and_aliases_longest_first(tax):
+    keys = tax.naming_keys()
+    assert ("erp", "企业资源规划") in keys and ("生产数据", "生产数据") in keys
+    assert [len(k) for k, _ in keys] == sorted((len(k) for k, _ in keys), reverse=True)

@@ -1125,9 +1125,9 @@ def set_cloud_keywords(facts: DocumentFacts, pages: Sequence[Page]) -> None:
         facts.set("cloud_keywords_present", True,
                   FieldValue(True, hit.page, hit.bbox, hit.confidence, hit.found))
     else:
-        # absence is only as sure as the reading of every page
-        facts.set("cloud_keywords_present", False, None,
-                  confidence=min(p.confidence for p in pages), raw=None)
+        # absence is only as sure as the reading of every page; its evidence is the whole text
+        facts.set("cloud_keywords_present", False,
+                  FieldValue(False, pages[0].number, [0.0, 0.0, 1.0, 1.0], min(p.confidence for p in pages), None))
 
 
 def _set_name(facts: DocumentFacts, key: str, where: Located, confidence: float | None = None) -> None:

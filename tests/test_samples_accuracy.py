@@ -72,3 +72,28 @@ def test_flag_precision_and_recall(report):
     p, r, _ = report.flag_prf
     errors = [e for e in report.app_errors if e[1].startswith("flag")]
     assert p >= 0.95 and r >= 0.95, errors
+
+
+def test_a_changed_threshold_rejudges_without_reading_or_ocr(results, tmp_path, monkeypatch):
+    import yaml
+
+    import pipeline.pages
+    from pipeline.rules import DEFAULT_RULES, load_rules
+    from pipeline.screen import apply_judgement
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("re-judging must not read files or run OCR")
+
+    monkeypatch.setattr(pipeline.pages, "read_document", no_reading)
+    monkeypatch.setattr(pipeline.pages.OcrRunner, "read", no_reading)
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["version"] = "2019.1-strict"
+    data["spend"]["threshold_yuan"] = 100000
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    strict = load_rules(path)
+    before = {app: r.verdict.meets_star_sought for app, r in results.items()}
+    after = {app: apply_judgement(r, strict).verdict.meets_star_sought for app, r in results.items()}
+    assert before["APP-01"] is True and after["APP-01"] is False  # ¥36,000 < ¥100,000
+    assert before["APP-05"] is after["APP-05"] is False
+    assert {app for app in results if before[app] != after[app]} == {"APP-01", "APP-02", "APP-03"}

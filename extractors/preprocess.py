@@ -45,6 +45,10 @@ CLASSIFY_LINES = 12
 SIDEWAYS_SHARE = 0.6
 UPSIDE_DOWN_SHARE = 0.6
 KEEP_TURNED_SHARE = 0.85
+SEAL_MIN_SIDE = 0.06
+SEAL_MAX_SIDE = 0.45
+SEAL_MAX_ASPECT = 1.8
+"""A seal-shaped red blob: each side 6–45 % of the page's short side, at most 1.8:1."""
 MIN_ELONGATION = 2.0
 """A box counts for orientation when its long side is at least this times its short side."""
 
@@ -204,6 +208,72 @@ def crop_quad(image: np.ndarray, quad: Quad) -> np.ndarray | None:
     return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+# --------------------------------------------------------------------------- seal ink
+
+
+def red_ink_mask(image: np.ndarray) -> np.ndarray:
+    """Saturated red/vermilion pixels (seal ink), as a uint8 0/255 mask. Black print is not red."""
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    h, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
+    red_hue = (h <= 10) | (h >= 160)
+    return ((red_hue & (sat >= 70) & (val >= 80)).astype(np.uint8)) * 255
+
+
+def seal_regions(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x0, y0, x1, y1)`` of red blobs shaped like seals (round/oval, seal-sized).
+
+    Red text (an invoice title, ``发票联``, a console's alert) forms small or long blobs and is
+    left alone; a seal's ring with its text and star merges into one roughly square blob.
+    """
+    if image.ndim != 3:
+        return []
+    mask = red_ink_mask(image)
+    if not mask.any():
+        return []
+    short = min(image.shape[:2])
+    k = max(3, int(short * 0.012)) | 1
+    merged = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    n, _labels, stats, _ = cv2.connectedComponentsWithStats(merged, connectivity=8)
+    boxes = []
+    for i in range(1, n):
+        x, y, w, h, _area = stats[i]
+        if min(w, h) < SEAL_MIN_SIDE * short or max(w, h) > SEAL_MAX_SIDE * short:
+            continue
+        if max(w, h) > SEAL_MAX_ASPECT * min(w, h):
+            continue
+        ink = float(np.count_nonzero(mask[y : y + h, x : x + w])) / float(w * h)
+        if not 0.03 <= ink <= 0.6:
+            continue
+        boxes.append((int(x), int(y), int(x + w), int(y + h)))
+    # A star or inner text that did not merge with its ring lies inside the ring's box.
+    return [b for b in boxes if not any(o != b and _inside(b, o) for o in boxes)]
+
+
+def _inside(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
+
+
+def suppress_seal_ink(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """Paint seal ink white inside seal-shaped red blobs; black print under a seal survives.
+
+    Returns the cleaned copy and how many seals were blanked. Seal *text* is read separately
+    (``extractors.seals``) — on the page text it is noise that also garbles the print beneath.
+    """
+    boxes = seal_regions(image)
+    if not boxes:
+        return image, 0
+    out = image.copy()
+    for x0, y0, x1, y1 in boxes:
+        patch = out[y0:y1, x0:x1].astype(np.int16)
+        b, g, r = patch[:, :, 0], patch[:, :, 1], patch[:, :, 2]
+        # Inside a seal be generous with faint, anti-aliased ink; print stays (it is not red).
+        reddish = ((r - np.maximum(g, b)) >= 25) & (r >= 140)
+        paper = patch[(~reddish) & (patch.min(axis=2) >= 180)]
+        colour = np.median(paper, axis=0).astype(np.uint8) if len(paper) else np.array([255, 255, 255], np.uint8)
+        out[y0:y1, x0:x1][reddish] = colour
+    return out, len(boxes)
+
+
 # --------------------------------------------------------------------------- orientation
 
 
@@ -323,7 +393,9 @@ def _scale_line(line: OcrLine, factor: float) -> OcrLine:
     )
 
 
-def ocr_page(image_bgr: np.ndarray, engine: OcrEngine, settings: Settings) -> OcrPageResult:
+def ocr_page(
+    image_bgr: np.ndarray, engine: OcrEngine, settings: Settings, suppress_seals: bool = True
+) -> OcrPageResult:
     """OCR one page image: downscale, read, turn upright if needed; boxes in upright pixels.
 
     Lines below ``settings.ocr_min_confidence`` are dropped. Boxes are mapped back to the input
@@ -335,10 +407,14 @@ def ocr_page(image_bgr: np.ndarray, engine: OcrEngine, settings: Settings) -> Oc
         image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_BGRA2BGR)
     min_conf = settings.ocr_min_confidence
     small, scale = downscale(image_bgr, settings.ocr_max_side)
+    notes: list[str] = []
+    if suppress_seals:
+        small, seals = suppress_seal_ink(small)
+        if seals:
+            notes.append(f"seal ink blanked in {seals} region(s) before OCR")
     first = engine.recognize(small)
     best_rotation, best_lines, passes = 0, first, 1
     rotation = decide_rotation(small, _quads(first), _direction_classifier(engine, settings)) if first else 0
-    notes: list[str] = []
     if rotation:
         turned = engine.recognize(rotate_image(small, rotation))
         passes += 1

@@ -11,11 +11,19 @@ Alignment is done in three greedy steps:
 1. one-to-one pairs, best normalised Levenshtein similarity first (similarity ≥ ``min_similarity``);
 2. a recognised line left over (the detector split a truth line in two) joins the truth line whose
    error it lowers the most — e.g. ``壹万贰仟陆佰元整`` joins ``价税合计(大写)壹万贰仟陆佰元整``;
-3. a truth line left over (the detector merged two table cells) joins the recognised line whose
-   error it lowers the most.
+3. a truth line left over (the detector merged two table cells, or read a vertical label
+   ``购/买/方`` as one line) joins the recognised line — matched or not — whose error it lowers
+   the most.
+
+A piece joins a group only when that lowers the page's total edit count (its own cost alone is
+all its characters), so grouping never hides an error; it only stops one misread from being
+counted twice.
 
 Pieces inside a group are ordered by where they align in the longer string, so a split line costs
 nothing when its pieces are read correctly.
+
+Unrelated leftovers are never paired just because a substitution is cheaper than a deletion
+plus an insertion: a misread that matches nothing (``√`` read as ``V``) costs both sides.
 
 **Unmatched recognised text is not free**: a recognised line that joins no group — a seal
 fragment, a hallucination, a duplicate — counts every one of its characters as an insertion.
@@ -79,6 +87,10 @@ class CerDetail:
         return sum(len(t) for t in self.unmatched_truth)
 
 
+MIN_PART_SIMILARITY = 60.0
+"""How well (rapidfuzz partial ratio, 0–100) a piece must occur inside its host to join it."""
+
+
 class _Group:
     """Working group during alignment. One side holds one piece, the other may hold several;
     the pieces of a side are ordered by where they align inside the other side's text."""
@@ -109,17 +121,26 @@ def _position(piece: str, host: str) -> float:
     return float(al.dest_start if len(piece) <= len(host) else al.src_start)
 
 
-def _attach(leftovers: list[str], groups: list[_Group], side: str) -> list[str]:
-    """Join each leftover piece to the group whose error it lowers most; return the rest."""
+def _attach(leftovers: list[str], groups: list[_Group], side: str, allow_equal: bool) -> list[str]:
+    """Join each leftover piece to the group where it lowers the total error most.
+
+    A piece is a *part* of its host — shorter than the host's text on the other side (or as
+    long, with ``allow_equal``) — so a whole line never swallows another whole line. The gain
+    counts the piece's own cost when left alone (all its characters), so a piece joins a group
+    only when that makes the page's total edit count smaller.
+    """
     host_side = "rec" if side == "truth" else "truth"
     remaining = []
     for piece in sorted(leftovers, key=len, reverse=True):
         best_gain, best = 0, None
         for g in groups:
-            if fuzz.partial_ratio(piece, g.text(host_side)) < 50:
+            host_len = len(g.text(host_side))
+            if len(piece) > host_len or (len(piece) == host_len and not allow_equal):
+                continue
+            if fuzz.partial_ratio(piece, g.text(host_side)) < MIN_PART_SIMILARITY:
                 continue
             pieces = g.truth if side == "truth" else g.rec
-            before = g.errors()
+            before = g.errors() + len(piece)
             pieces.append(piece)
             gain = before - g.errors()
             pieces.pop()
@@ -161,13 +182,16 @@ def cer_detail(
     left_truth = [t for i, t in enumerate(truth) if i not in used_t]
     # Truth lines nobody matched yet become empty-handed groups, so split pieces can find them.
     groups.extend(_Group([t], []) for t in left_truth)
-    left_rec = _attach(left_rec, groups, side="rec")
+    left_rec = _attach(left_rec, groups, side="rec", allow_equal=False)
 
-    # Truth lines still without any recognised text may belong to a merged recognised line.
-    orphans = [g for g in groups if not g.rec]
+    # Truth lines still without any recognised text may belong to a merged recognised line —
+    # matched or not (two table cells read as one line match neither cell on their own).
+    orphans = [g.text("truth") for g in groups if not g.rec]
     groups = [g for g in groups if g.rec]
-    orphan_texts = [g.text("truth") for g in orphans]
-    left_truth = _attach(orphan_texts, groups, side="truth")
+    groups.extend(_Group([], [r]) for r in left_rec)
+    left_truth = _attach(orphans, groups, side="truth", allow_equal=True)
+    left_rec = [g.text("rec") for g in groups if not g.truth]
+    groups = [g for g in groups if g.truth]
 
     errors = sum(g.errors() for g in groups)
     errors += sum(len(t) for t in left_truth) + sum(len(r) for r in left_rec)

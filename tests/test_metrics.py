@@ -88,3 +88,24 @@ def test_empty_truth():
 def test_key_hits_exact_after_normalisation():
     rec = ["纳税人识别号：91320106MA1MXY2K4P", "（小写）", "¥12600.00"]
     assert key_hits(["91320106MA1MXY2K4P", "（小写）¥12600.00", "91320106MA1MXY2K4Q"], rec) == [True, True, False]
+
+
+def test_two_unmatched_truth_lines_read_as_one_line_join_it():
+    d = cer_detail(["腾讯云", "控制台", "发票"], ["█腾讯云控制台", "发票"])
+    assert d.errors == 1  # only the icon glyph
+    assert d.unmatched_truth == () and d.unmatched_recognised == ()
+
+
+def test_a_vertical_label_read_as_one_line_costs_nothing():
+    assert cer(["购", "买", "方", "发票联"], ["购买方", "发票联"]) == 0.0
+
+
+def test_short_garbage_does_not_steal_a_line_from_its_real_reading():
+    d = cer_detail(["腾讯云", "控制台"], ["█腾讯云控制台", "V"])
+    assert d.errors == 2
+    assert d.unmatched_recognised == ("V",)
+
+
+def test_unrelated_leftovers_are_not_paired_to_look_cheaper():
+    d = cer_detail(["法定代表人签字", "发票"], ["合同专用章", "发票"])
+    assert d.errors == len("法定代表人签字") + len("合同专用章")

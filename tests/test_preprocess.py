@@ -17,9 +17,12 @@ from extractors.preprocess import (
     estimate_skew,
     ocr_page,
     prepare_for_ocr,
+    red_ink_mask,
     rotate_image,
     rotate_point,
+    seal_regions,
     sideways_share,
+    suppress_seal_ink,
 )
 from pipeline.metrics import cer
 from pipeline.settings import Settings
@@ -193,3 +196,54 @@ def test_ocr_page_accepts_grey_and_bgra_images(engine, settings, page):
 def test_ocr_page_on_a_blank_page_reads_nothing(engine, settings):
     result = ocr_page(np.full((600, 800, 3), 255, np.uint8), engine, settings)
     assert result.lines == () and result.confidence == 0.0 and result.rotation == 0
+
+
+# --------------------------------------------------------------------------- seal ink
+
+
+def draw_seal(img: np.ndarray, centre: tuple[int, int], radius: int, text: str = "合同专用章") -> None:
+    """A red round seal: ring, star, a line of text (drawn with PIL on the BGR array in place)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from builders import NOTO
+
+    pil = Image.fromarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    overlay = Image.new("RGBA", pil.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(overlay)
+    x, y = centre
+    red = (220, 30, 30, 200)
+    d.ellipse((x - radius, y - radius, x + radius, y + radius), outline=red, width=max(3, radius // 14))
+    star = [(x + radius * 0.3 * math.cos(math.radians(-90 + 72 * k * 2)), y + radius * 0.3 * math.sin(math.radians(-90 + 72 * k * 2))) for k in range(5)]
+    d.polygon(star, fill=red)
+    font = ImageFont.truetype(NOTO, max(10, radius // 5))
+    d.text((x - radius * 0.55, y + radius * 0.4), text, fill=red, font=font)
+    pil = Image.alpha_composite(pil.convert("RGBA"), overlay).convert("RGB")
+    img[:] = cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
+
+
+def test_seal_regions_find_a_seal_and_ignore_red_text(page):
+    img = page.copy()
+    # Red text (like an invoice's 发票联 or a console alert) is not a seal.
+    cv2.putText(img, "ALERT ALERT", (700, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (30, 30, 220), 3)
+    assert seal_regions(img) == []
+    draw_seal(img, (900, 300), 110)
+    boxes = seal_regions(img)
+    assert len(boxes) == 1
+    x0, y0, x1, y1 = boxes[0]
+    assert x0 < 800 < 1000 < x1 and y0 < 200 < 400 < y1
+
+
+def test_suppress_seal_ink_keeps_the_print_under_the_seal(engine, settings, page):
+    img = page.copy()
+    # Over the end of the contract-amount line, as seals sit on a signature line.
+    draw_seal(img, (700, 300), 100)
+    cleaned, n = suppress_seal_ink(img)
+    assert n == 1
+    red = red_ink_mask(cleaned)
+    assert np.count_nonzero(red) < 0.05 * np.count_nonzero(red_ink_mask(img))
+    with_seal = ocr_page(img, engine, settings, suppress_seals=False)
+    without = ocr_page(img, engine, settings)
+    assert any("seal ink" in note for note in without.notes)
+    assert cer(LINES, [ln.text for ln in without.lines]) < cer(LINES, [ln.text for ln in with_seal.lines])
+    assert cer(LINES, [ln.text for ln in without.lines]) < 0.03
+    assert not any("专用章" in ln.text for ln in without.lines)

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import TRUTH
+from conftest import SAMPLES, TRUTH
 from pipeline.evaluation import SampleReport, accuracy, score_application
 from pipeline.screen import build_result
 
@@ -72,6 +72,22 @@ def test_flag_precision_and_recall(report):
     p, r, _ = report.flag_prf
     errors = [e for e in report.app_errors if e[1].startswith("flag")]
     assert p >= 0.95 and r >= 0.95, errors
+
+
+def test_flag_precision_and_recall_as_a_batch(results):
+    """All ten applications screened as one batch: cross-application flags included."""
+    from pipeline.batch import add_cross_application_flags
+
+    batch = add_cross_application_flags({SAMPLES / app: r for app, r in results.items()})
+    rep = SampleReport()
+    for result in batch:
+        truth = json.loads((TRUTH / result.application_id / "truth.json").read_text(encoding="utf-8"))
+        score_application(rep, truth, result)
+    p, r, _ = rep.flag_prf
+    print(f"batch flags P {p:.3f} R {r:.3f} ({rep.flag_tp} tp, {rep.flag_fp} fp, {rep.flag_fn} fn)")
+    assert p >= 0.95 and r >= 0.95, [e for e in rep.app_errors if e[1].startswith("flag")]
+    codes = {f.code for res in batch for f in res.flags}
+    assert {"SCREENSHOT_REUSED", "DUPLICATE_INVOICE"} <= codes
 
 
 def test_a_changed_threshold_rejudges_without_reading_or_ocr(results, tmp_path, monkeypatch):

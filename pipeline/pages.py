@@ -61,8 +61,10 @@ class OcrRunner:
 
     def read(self, image: np.ndarray, *, sha256: str, number: int) -> Page:
         """OCR one page image (or take it from the cache)."""
+        from extractors.preprocess import PREPROCESS_VERSION
+
         name, version = self.identity
-        key = cache_key(sha256, number, name, version, self.settings.ocr_fingerprint())
+        key = cache_key(sha256, number, name, f"{version}+pre{PREPROCESS_VERSION}", self.settings.ocr_fingerprint())
         cached = self.cache.get(key)
         if cached is not None:
             return cached

@@ -32,7 +32,7 @@ import yaml
 from extractors.cloud_wording import best_cloud_wording, soft_wrapped, text_block
 from extractors.dates import find_dates, find_period
 from extractors.facts import DocumentFacts, ExtractionContext, FieldValue
-from extractors.layout import Located, reading_order, sub_bbox
+from extractors.layout import Boxed, Located, reading_order, sub_bbox
 from extractors.money import find_amounts, parse_amount
 from extractors.providers import find_providers, load_providers, match_party
 from extractors.textnorm import fold_width
@@ -310,23 +310,12 @@ def known_legal_name(name: str) -> tuple[str, float] | None:
 
 
 @dataclass(frozen=True)
-class _Atom:
+class _Atom(Boxed):
     text: str
     bbox: tuple[float, float, float, float]
     conf: float
     page: int
 
-    @property
-    def cx(self) -> float:
-        return (self.bbox[0] + self.bbox[2]) / 2
-
-    @property
-    def cy(self) -> float:
-        return (self.bbox[1] + self.bbox[3]) / 2
-
-    @property
-    def h(self) -> float:
-        return max(self.bbox[3] - self.bbox[1], 1e-4)
 
 
 def table_atoms(page: Page) -> list[_Atom]:

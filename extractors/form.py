@@ -43,8 +43,14 @@ from classifiers.taxonomy import Taxonomy, load_taxonomy
 from extractors import uscc as uscc_mod
 from extractors.dates import find_dates
 from extractors.facts import DocumentFacts, ExtractionContext, FieldValue
+from extractors.layout import Boxed
 from extractors.money import find_amounts, parse_amount
-from extractors.providers import find_providers, load_providers, match_party, normalize_party_name
+from extractors.providers import (
+    find_providers,
+    load_providers,
+    match_party,
+    normalize_party_name,
+)
 from extractors.textnorm import fold_width
 from pipeline.model import Line, Page, clamp_bbox
 
@@ -150,7 +156,7 @@ def load_form_data(path: str | None = None) -> _FormData:
 
 
 @dataclass(frozen=True)
-class Cell:
+class Cell(Boxed):
     """One table cell as read: a text-layer word, or a whitespace-separated piece of an OCR line."""
 
     page: int
@@ -165,17 +171,6 @@ class Cell:
     def key(self) -> str:
         return _key(self.text)
 
-    @property
-    def cx(self) -> float:
-        return (self.bbox[0] + self.bbox[2]) / 2
-
-    @property
-    def cy(self) -> float:
-        return (self.bbox[1] + self.bbox[3]) / 2
-
-    @property
-    def h(self) -> float:
-        return max(self.bbox[3] - self.bbox[1], 1e-4)
 
 
 def _char_width(ch: str) -> float:

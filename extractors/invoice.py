@@ -42,7 +42,7 @@ import yaml
 from extractors.dates import find_dates
 from extractors.facts import DocumentFacts, ExtractionContext, FieldValue
 from extractors.invoice_number import find_check_code, find_invoice_number
-from extractors.layout import label_value, reading_order, sub_bbox
+from extractors.layout import Boxed, label_value, reading_order, sub_bbox
 from extractors.money import find_amounts, parse_amount, parse_uppercase, to_uppercase
 from extractors.providers import load_providers, normalize_party_name
 from extractors.uscc import ALPHABET, check_char, validate
@@ -153,7 +153,7 @@ def _width(ch: str) -> int:
 
 
 @dataclass(frozen=True)
-class _Tok:
+class _Tok(Boxed):
     """A word of a text layer, or a whitespace-separated piece of an OCR line."""
 
     text: str
@@ -164,17 +164,6 @@ class _Tok:
     start: int
     end: int
 
-    @property
-    def cx(self) -> float:
-        return (self.bbox[0] + self.bbox[2]) / 2
-
-    @property
-    def cy(self) -> float:
-        return (self.bbox[1] + self.bbox[3]) / 2
-
-    @property
-    def h(self) -> float:
-        return max(self.bbox[3] - self.bbox[1], 1e-4)
 
     @property
     def key(self) -> str:

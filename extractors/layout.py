@@ -23,6 +23,24 @@ Region = tuple[float, float, float, float]
 SEPARATORS = " \t:：;；|丨"
 
 
+class Boxed:
+    """Centre and height of anything with a fractional ``bbox`` (cells, tokens, table atoms)."""
+
+    bbox: tuple[float, float, float, float]
+
+    @property
+    def cx(self) -> float:
+        return (self.bbox[0] + self.bbox[2]) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.bbox[1] + self.bbox[3]) / 2
+
+    @property
+    def h(self) -> float:
+        return max(self.bbox[3] - self.bbox[1], 1e-4)
+
+
 @dataclass(frozen=True)
 class Located:
     """A value found on a page, with where it came from."""

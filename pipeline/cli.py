@@ -335,7 +335,13 @@ def _print_summary(results: list[ScreeningResult], out: Path) -> None:
     for r in results:
         codes = Counter(f.code for f in r.flags)
         line = ", ".join(f"{c}×{n}" if n > 1 else c for c, n in sorted(codes.items())) or "无 none"
-        out_console.print(f"{r.application_id}: {len(r.documents)} 个文件, 标记 flags: {line}")
+        v = r.verdict
+        verdict = "通过 pass" if v.meets_star_sought else "不通过 fail" if v.meets_star_sought is False else "未判定"
+        out_console.print(
+            f"{r.application_id}: 申报{r.star_sought or '?'}星 {verdict}，最高支持 {v.highest_star_supported}星，"
+            f"认可年化投入 ¥{r.annualised_spend_accepted_yuan or 0:,.0f}；{len(r.documents)} 个文件，标记 flags: {line}",
+            markup=False,
+        )
     out_console.print(f"结果已写入 / results written to: {out.resolve()}")
 
 

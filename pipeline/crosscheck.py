@@ -11,11 +11,11 @@ normalisation). Screenshots are compared as images in two stages:
 2. each candidate pair is *confirmed*: ORB features + a partial-affine RANSAC fit (scale, shift —
    what a crop and a rescale do) align the two, ECC refines that to a fraction of a pixel, the
    sharper image is brought down to the coarser one's resolution, and both are compared tile by
-   tile (32 px, normalised cross-correlation after a slight blur). Template chrome agrees between
-   innocent siblings, but the ids, figures and account name do not, so the test is "almost no
-   textured tile disagrees" (≤ 0.8 %), not "most tiles agree": in the bench, copies disagree in
-   0–1 tiles of 200–450, siblings in ≥ 6. A matching account name (``fields.account_name``) on
-   both sides is corroboration and relaxes the tile test a little.
+   tile (:func:`tile_disagreement`). Template chrome agrees between innocent siblings, but the
+   ids, figures, dates and the account name do not, so the test is "almost no textured tile
+   disagrees" (≤ 0.5 %), not "most tiles agree". The account names (``fields.account_name``,
+   read from each screenshot) decide too: clearly different names reject the pair (a static
+   page of two customers may differ in little else), equal names relax the tile test (≤ 0.8 %).
 
 Same-bytes screenshots (equal sha256) are reused trivially. Duplicates *within* one application
 are the judge's business (:mod:`pipeline.judge`); this module only pairs different applications.
@@ -374,9 +374,15 @@ def compare_shots(a: _Shot, b: _Shot, params: ScreenParams, hash_distance: int |
     if tiles < params.min_tiles:
         return rejected("too little content", **kw)
     share = disagreeing / tiles
+    accounts = same_account(a.account, b.account)
+    if accounts is False:
+        # Two customers' screenshots of a static console page can differ in little but the
+        # account name, and a downscaled copy loses the glyph detail that tells them apart;
+        # the names read from each screenshot settle it.
+        return rejected("account names differ", **kw)
     if share <= params.max_disagree_share:
         return ScreenMatch(a.ref, b.ref, True, "image", hash_distance=hash_distance, **kw)
-    if same_account(a.account, b.account) and share <= params.max_disagree_share_same_account:
+    if accounts and share <= params.max_disagree_share_same_account:
         return ScreenMatch(a.ref, b.ref, True, "image+account", hash_distance=hash_distance, **kw)
     return rejected("content differs", **kw)
 

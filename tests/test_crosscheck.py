@@ -258,6 +258,19 @@ def test_unreadable_screenshot_is_skipped(tmp_path):
     assert flags == {"A": [], "B": []}
 
 
+def test_clearly_different_account_names_veto_an_image_match(tmp_path):
+    """A static page for two customers on the same day differs in the account name only."""
+    rng = random.Random(5)
+    names = ["泰州华信医疗器械有限公司", "泰州康泰医疗器械有限公司"]
+    batch = []
+    for k, name in enumerate(names):
+        img = bench.render_screen_for("dd_crm", name, 1)
+        folder = tmp_path / f"A{k}"
+        batch.append((_result(f"A{k}", [_shot_doc(folder, "crm.jpg", bench.degrade(img, rng), name)]), folder))
+    (m,) = screenshot_matches(batch)
+    assert not m.reused and m.reason == "account names differ"
+
+
 def test_account_names_compare_tolerantly():
     assert same_account("上海岑川电子科技有限公司", "上海岑川电子科技有限公司")
     assert same_account("上海岑川电子科技有限公司", "上海岑川电子科枝有限公司")  # one OCR slip

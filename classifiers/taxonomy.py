@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import regex
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,6 +30,7 @@ from pydantic import (
 from rapidfuzz import fuzz, process
 
 from extractors.textnorm import fold_ascii_case, normalize_with_offsets
+from pipeline.datafiles import load_yaml_model
 from pipeline.model import CHECKLIST_GROUPS, DocumentKind
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "taxonomy.yaml"
@@ -540,11 +540,7 @@ def _load_default() -> Taxonomy:
 
 
 def _load(path: Path) -> Taxonomy:
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a mapping")
-    return Taxonomy.model_validate(data)
+    return load_yaml_model(path, Taxonomy)
 
 
 def resolve_subdomain_name(written: str, taxonomy: Taxonomy | None = None) -> NameResolution | None:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import regex
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,6 +37,7 @@ from extractors.textnorm import (
     is_latin,
     normalize_with_offsets,
 )
+from pipeline.datafiles import load_yaml_model
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "providers.yaml"
 
@@ -234,11 +234,7 @@ def _load_default() -> ProviderCatalog:
 
 
 def _load(path: Path) -> ProviderCatalog:
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a mapping")
-    return ProviderCatalog.model_validate(data)
+    return load_yaml_model(path, ProviderCatalog)
 
 
 # --------------------------------------------------------------------------- finding providers

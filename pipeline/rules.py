@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.datafiles import load_yaml_model
 
 DEFAULT_RULES = Path(__file__).with_name("data") / "rules.yaml"
 
@@ -87,5 +88,4 @@ class Rules(_M):
 
 
 def load_rules(path: Path | str | None = None) -> Rules:
-    path = Path(path) if path else DEFAULT_RULES
-    return Rules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml_model(Path(path) if path else DEFAULT_RULES, Rules)

@@ -6,7 +6,9 @@ ring stays whole; long straight red runs (table borders, rules) are removed; eac
 rim is fitted with an ellipse. A seal is a blob whose rim *is* an ellipse (small residual,
 moderate axis ratio) with a continuous thin border, ink inside, not too much ink overall (filled
 logos) and no solid thick ring (a red "O"). A blob that is not one ellipse — a seal merged with a
-red title, or two overlapping seals — is searched for ellipses along runs of its outline (RANSAC).
+red title, or two overlapping seals — is searched for ellipses along runs of its outline (RANSAC);
+a hypothesis is fitted to one run or to two (an invoice's supervision stamp printed over the title
+keeps only its top and bottom arcs on the outline, its sides lost in the title's strokes).
 
 **Reading** works on a red-only image of the seal: chroma says where the ink is, luminance gives
 the stroke detail (JPEG keeps colour at half resolution), black print under the seal drops out,
@@ -40,6 +42,7 @@ from rapidfuzz.distance import Levenshtein
 from extractors.ocr.base import OcrEngine, OcrLine
 
 __all__ = [
+    "SEAL_DETECTOR_VERSION",
     "Ellipse",
     "SealCandidate",
     "SealReading",
@@ -56,6 +59,8 @@ __all__ = [
 ]
 
 SealShape = Literal["round", "oval"]
+SEAL_DETECTOR_VERSION = "2"
+"""Bump when what the detector finds changes: it is part of the seal cache key (pipeline/sealing.py)."""
 _DATA_FILE = Path(__file__).with_name("data") / "seals.yaml"
 _TAU = 2.0 * math.pi
 
@@ -484,9 +489,10 @@ def _ransac(raw: np.ndarray, contour: np.ndarray, dmin: float, dmax: float,
             p: SealParams) -> list[SealCandidate]:
     """Seals inside a blob that is not one ellipse: a seal merged with red text, a red line it
     crosses, or another seal it overlaps. Ellipses are fitted to runs of the blob's outline
-    (a seal's rim is a long stretch of it) and kept when many outline points lie on them, the
-    border ring is continuous and the inside looks like a seal; found rims are removed and the
-    search repeated."""
+    (a seal's rim is a long stretch of it) — or to two runs, since a seal whose sides are buried
+    in a title's strokes shows only its top and bottom arcs, neither of which alone pins the
+    ellipse down — and kept when many outline points lie on them, the border ring is continuous
+    and the inside looks like a seal; found rims are removed and the search repeated."""
     pts = contour.reshape(-1, 2).astype(np.float32)
     if len(pts) > 1200:
         pts = pts[:: len(pts) // 1200 + 1]
@@ -508,10 +514,15 @@ def _ransac(raw: np.ndarray, contour: np.ndarray, dmin: float, dmax: float,
     out: list[SealCandidate] = []
     for _ in range(p.ransac_max_seals):
         hypotheses: list[tuple[int, Ellipse]] = []
-        for _ in range(p.ransac_iterations):
-            win = int(n * rng.uniform(0.08, 0.4))
-            start = int(rng.integers(n))
-            idx = (start + np.linspace(0, win, 8).astype(int)) % n
+        for it in range(p.ransac_iterations):
+            if it % 2 == 0:  # one run of the outline
+                win = int(n * rng.uniform(0.08, 0.4))
+                start = int(rng.integers(n))
+                idx = (start + np.linspace(0, win, 8).astype(int)) % n
+            else:  # two runs anywhere on the outline (top and bottom arc of a half-buried seal)
+                win = int(n * rng.uniform(0.05, 0.2))
+                starts = rng.integers(n, size=2)
+                idx = np.concatenate([(st + np.linspace(0, win, 5).astype(int)) % n for st in starts])
             if not free[idx].all():
                 continue
             ell = _fit(pts[idx], min_points=6)

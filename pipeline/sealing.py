@@ -56,8 +56,13 @@ def _page_images(src: SourceFile, pages: Sequence[Page], settings) -> dict[int, 
 
 
 def _cache_key(sha256: str, page: int, runner: OcrRunner) -> str:
+    from extractors.seals import SEAL_DETECTOR_VERSION
+
     name, version = runner.identity
-    raw = f"seals|{sha256}|{page}|{name}|{version}|{SEAL_RENDER_DPI}|{runner.settings.ocr_fingerprint()}"
+    raw = (
+        f"seals|{SEAL_DETECTOR_VERSION}|{sha256}|{page}|{name}|{version}|{SEAL_RENDER_DPI}"
+        f"|{runner.settings.ocr_fingerprint()}"
+    )
     return "cache/seals/" + hashlib.sha256(raw.encode()).hexdigest() + ".json"
 
 

@@ -45,6 +45,7 @@ class SealSpec:
     shape: str = "round"
     party: str = "unknown"
     star: bool = True
+    dims: tuple[float, float] | None = None  # outer size in mm (default 40×40 round, 40×30 oval)
 
     @property
     def text(self) -> str:
@@ -70,7 +71,7 @@ def _glyph(ch: str, size: int, path: str) -> Image.Image:
 def seal_mask(spec: SealSpec, px_per_mm: float, font: str = SANS_BOLD) -> Image.Image:
     """Coverage mask of a seal: ring, curved name (glyphs rotated along the arc, tops outward,
     reading clockwise), star or tax id, straight bottom line. 40 mm round or 40×30 mm oval."""
-    wmm, hmm = (40.0, 40.0) if spec.shape == "round" else (40.0, 30.0)
+    wmm, hmm = spec.dims or ((40.0, 40.0) if spec.shape == "round" else (40.0, 30.0))
     w, h = int(wmm * px_per_mm), int(hmm * px_per_mm)
     m = Image.new("L", (w, h), 0)
     d = ImageDraw.Draw(m)
@@ -336,6 +337,59 @@ def test_seal_under_a_red_title_is_found():
     pairs, extra, missed = pair(find_seals(img), truth)
     assert len(pairs) == 1 and not extra, (missed, extra)
     assert pairs[0][0].shape == "oval" and pairs[0][2] >= 0.8
+
+
+FORM_INK = (140, 64, 31)  # the brown-red of printed invoice forms
+
+
+def _invoice_header(kind: str, seed: int, title_dy: float, stamp: bool = True):
+    """An old-style invoice's header: the 34×22 mm supervision stamp (全国统一发票监制章) printed
+    over the brown-red title (its middle line in the title's band) and the double rule under it.
+    The stamp's sides vanish in the title's strokes, so its outline is only its top and bottom
+    arcs; the rules cross its lower half."""
+    ppm = 7.87  # 200 dpi
+    spec = SealSpec("全国统一发票监制章", "浙江省税务局", "国家税务总局", shape="oval", star=False,
+                    dims=(34.0, 22.0))
+    cx, cy = 105.0, 24.0
+    img, truth = make_page([(spec, cx, cy, 0.0, 0.5)] if stamp else [], kind="clean", seed=seed,
+                           red_extras=False, ppm=ppm)
+    page = Image.fromarray(img[:, :, ::-1].copy())
+    d = ImageDraw.Draw(page)
+    d.text((cx * ppm, (cy + title_dy) * ppm), "电子发票（增值税专用发票）", font=_font(6 * ppm),
+           fill=FORM_INK, anchor="mm")
+    for dy in (5.5, 6.6):
+        d.line((60 * ppm, (cy + dy) * ppm, 150 * ppm, (cy + dy) * ppm), fill=FORM_INK, width=2)
+    arr = np.asarray(page, dtype=np.float32)
+    out, m = _degrade(arr, kind, np.random.default_rng(seed))
+    h, w = out.shape[:2]
+    moved = []
+    for t in truth:  # the degradation may warp the page: move the true boxes with it
+        x0, y0, x1, y1 = t.bbox
+        corners = np.array([[x0 * w, y0 * h], [x1 * w, y0 * h], [x1 * w, y1 * h], [x0 * w, y1 * h]])
+        q = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), m).reshape(-1, 2)
+        moved.append(DrawnSeal(t.spec, (q[:, 0].min() / w, q[:, 1].min() / h, q[:, 0].max() / w,
+                                        q[:, 1].max() / h)))
+    return out, moved
+
+
+def test_invoice_supervision_stamp_over_red_title_and_rules_is_found():
+    """The samples' missed seals: only the stamp's top and bottom arcs are on the blob's outline,
+    so no single run of it fits the stamp; two runs (top + bottom) do."""
+    failures = []
+    # each of these was missed before two-run hypotheses (as were all 5 such stamps in the samples)
+    for kind, seed, title_dy in [("clean", 1, -6.0), ("scan", 2, -4.0), ("scan", 4, -4.0),
+                                 ("photo", 1, -6.0), ("photo", 2, -4.0), ("photo", 4, -4.0)]:
+        img, truth = _invoice_header(kind, seed, title_dy)
+        pairs, extra, missed = pair(find_seals(img), truth, min_iou=0.6)
+        if len(pairs) != 1 or extra:
+            failures.append((kind, seed, title_dy, len(pairs), len(extra)))
+        elif pairs[0][0].shape != "oval":
+            failures.append((kind, seed, title_dy, "shape", pairs[0][0].shape))
+    assert not failures, failures
+    # the same header without the stamp: the title, its rules and their overlap are no seal
+    for kind, seed in [("clean", 1), ("photo", 3)]:
+        img, _ = _invoice_header(kind, seed, -6.0, stamp=False)
+        assert find_seals(img) == []
 
 
 def test_red_mask_survives_colour_cast_without_painting_paper_red():

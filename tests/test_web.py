@@ -523,3 +523,86 @@ def test_cli_users_add_validates(tmp_path):
         stored = conn.execute(text("SELECT password_hash FROM users WHERE username='suzhou'")).scalar()
     engine.dispose()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+# ------------------------------------------------------------------------------- queue: city and sort
+
+
+def test_queue_filters_by_city_and_sorts(fresh):
+    extra = nanjing_result().model_copy(update={"application_id": "APP-SZ", "applicant": Applicant(
+        name="苏州某某电子有限公司", uscc="91320594MA1XXXXXXX"), "annualised_spend_accepted_yuan": 90000.0,
+        "screened_at": "2026-11-26T09:00:00+08:00"})
+    (fresh.results / "APP-SZ.json").write_text(extra.to_json(), encoding="utf-8")
+    c = login(client_for(fresh), "prov")
+    assert _queue_ids(c.get("/?city=3202").text) == ["APP-WX"]
+    assert _queue_ids(c.get("/?city=3205").text) == ["APP-SZ"]
+    assert _queue_ids(c.get("/?city=3213").text) == []
+    assert _queue_ids(c.get("/?city=3201&verdict=pass").text) == ["APP-NJ"]
+    html = c.get("/").text
+    assert re.search(r'<option value="3202"\s*>无锡 3202</option>', html) and "苏州 3205" in html
+    api = lambda q: [a["application_id"] for a in c.get(f"/api/applications?{q}").json()["applications"]]  # noqa: E731
+    assert api("city=3201") == ["APP-NJ"]
+    assert api("sort=spend") == ["APP-SZ", "APP-NJ", "APP-WX"]  # 90 000, 50 000, 12 000
+    assert api("sort=screened") == ["APP-SZ", "APP-NJ", "APP-WX"]  # newest first, then by id
+    assert api("sort=company") == ["APP-NJ", "APP-WX", "APP-SZ"]  # by code point: 南 < 无 < 苏
+    assert api("sort=open") == ["APP-WX", "APP-NJ", "APP-SZ"]  # 2 open errors, then 1 and 1 (id order)
+    assert api("sort=bogus") == ["APP-NJ", "APP-SZ", "APP-WX"]  # unknown order: by id
+    assert _queue_ids(c.get("/?sort=spend").text) == ["APP-SZ", "APP-NJ", "APP-WX"]
+    # a city reviewer has nothing to choose: the city filter is not offered, and cannot widen the view
+    wuxi = login(client_for(fresh), "wuxi")
+    assert 'name="city"' not in wuxi.get("/").text
+    assert _queue_ids(wuxi.get("/?city=3205").text) == []
+
+
+# ------------------------------------------------------------------------------- export
+
+
+def test_export_html_carries_the_review_and_its_audit_trail(fresh):
+    c = login(client_for(fresh), "wuxi")
+    csrf = c.get("/api/me").json()["csrf_token"]
+    key = key_of("INVOICE_TOTAL_INCONSISTENT")
+    for action, comment in (("confirm", "金额不一致，需补正"), ("dismiss", "四舍五入，差 0.01 元")):
+        assert c.post(f"/api/applications/APP-WX/flags/{key}/decision", json={"action": action, "comment": comment},
+                      headers={"X-CSRF-Token": csrf}).status_code == 201
+    html = c.get("/applications/APP-WX/export").text
+    assert 'href="/static/export.css"' in html and "@media print" in c.get("/static/export.css").text
+    assert "无锡某某科技有限公司" in html and WUXI_USCC in html and "不通过" in html
+    assert "基础云服务 ≥ 3" in html and "✗ 不满足" in html and "¥12,000.00" in html
+    row = html[html.index(f'data-key="{key}"'):]
+    row = row[:row.index("</tr>")]
+    assert "驳回" in row and "四舍五入，差 0.01 元" in row and "金额不一致" not in row  # the current decision
+    audit = html[html.index('id="export-audit"'):]
+    assert audit.index("金额不一致，需补正") < audit.index("四舍五入，差 0.01 元")  # both, oldest first
+    assert "未处理问题 3 / 4" in html
+    assert "<form" not in html and "<script" not in html
+
+
+@pytest.mark.slow
+def test_export_pdf_is_a_real_pdf_with_the_decisions(fresh):
+    import pypdfium2 as pdfium
+
+    c = login(client_for(fresh), "wuxi")
+    csrf = c.get("/api/me").json()["csrf_token"]
+    key = key_of("SEAL_MISSING", 1)
+    assert c.post(f"/api/applications/APP-WX/flags/{key}/decision", json={"action": "confirm", "comment": "合同缺少公章"},
+                  headers={"X-CSRF-Token": csrf}).status_code == 201
+    r = c.get("/applications/APP-WX/export.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF") and "APP-WX-review.pdf" in r.headers["content-disposition"]
+    pdf = pdfium.PdfDocument(r.content)
+    try:
+        assert len(pdf) >= 1
+        text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        w, h = pdf[0].get_size()
+    finally:
+        pdf.close()
+    assert abs(w - 595) < 3 and abs(h - 842) < 3  # A4
+    squeezed = re.sub(r"\s+", "", text)
+    assert "合同缺少公章" in squeezed and "无锡某某科技有限公司" in squeezed and WUXI_USCC in squeezed
+
+
+def test_export_pdf_without_a_browser_is_503_not_a_crash(fresh, tmp_path):
+    app = create_app(fresh.results, fresh.samples, fresh.db_url, chromium=tmp_path / "no-chromium")
+    c = login(TestClient(app), "wuxi")
+    r = c.get("/applications/APP-WX/export.pdf")
+    assert r.status_code == 503 and "unavailable" in r.text

@@ -152,3 +152,33 @@ def test_reviewer_clicks_a_flag_sees_its_evidence_and_dismisses_it(server, brows
         page.reload()
     assert page.locator("li.flag.decided").count() == 1
     assert not problems, problems
+
+
+def test_queue_city_filter_and_export_page_in_the_browser(server, browser):
+    """Province reviewer: filter the queue by city, open the export from the panel; the CSP lets
+    every page work (no console errors), and the export lays out for print."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server + "/login")
+    page.fill("input[name=username]", "prov")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("table#queue")
+    ids = "rs => rs.map(r => r.dataset.app)"
+    assert page.locator("tr[data-app]").evaluate_all(ids) == ["APP-NJ", "APP-WX"]
+    page.select_option("select[name=city]", "3202")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert page.locator("tr[data-app]").evaluate_all(ids) == ["APP-WX"]
+    page.click("a[href='/applications/APP-WX']")
+    page.wait_for_function("() => { const i = document.getElementById('page-img'); return i.complete && i.naturalWidth > 0; }")
+    # thumbnails follow the first page image
+    page.wait_for_function("() => document.querySelectorAll('#thumbs img[src]').length === 2")
+    page.click("#export-html")
+    page.wait_for_selector("#export-flags")
+    page.emulate_media(media="print")
+    assert page.eval_on_selector("body", "b => getComputedStyle(b).maxWidth") == "none"  # @media print applied
+    assert "无锡某某科技有限公司" in page.inner_text("body")
+    assert not problems, problems

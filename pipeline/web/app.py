@@ -19,17 +19,20 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.model import ScreeningResult
-from pipeline.report import DEPLOYMENT_ZH, FIELD_ZH, KIND_ZH, PARTY_ZH, SEVERITY_ZH, verdict_text
-from pipeline.web import auth
+from pipeline.report import DEPLOYMENT_ZH, FIELD_ZH, KIND_ZH, PARTY_ZH, SEVERITY_ZH, _fmt, verdict_text
+from pipeline.web import auth, export
 from pipeline.web.db import ACTIONS, Decision, app_secret, history, latest_decisions, make_engine, session_factory
 from pipeline.web.images import SIZES, OriginalChanged, PageImages, PageNotFound
 from pipeline.web.results import ResultIndex, checklist, flag_keys, verdict_key
+from pipeline.web.throttle import LoginThrottle, ThrottleSettings
 
 HERE = Path(__file__).parent
 MAX_COMMENT = 2000
@@ -39,6 +42,19 @@ DECIDERS = frozenset({"city", "province"})
 take review decisions (separation of duties)."""
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+"""Sent on every response (pages, API, images, static files, errors)."""
+SORTS: dict[str, str] = {"id": "编号", "company": "企业名称", "open": "未处理问题（多→少）",
+                         "spend": "认可年化投入（高→低）", "screened": "预审时间（新→旧）"}
+"""Queue orders (``?sort=``); ``id`` is the default."""
 
 
 class DecisionIn(BaseModel):
@@ -65,16 +81,6 @@ def _templates() -> Any:
     env.globals.update(SEVERITY_ZH=SEVERITY_ZH, KIND_ZH=KIND_ZH, ACTION_ZH=ACTION_ZH, verdict_text=verdict_text,
                        verdict_key=verdict_key, DEPLOYMENT_ZH=DEPLOYMENT_ZH)
     return env
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return str(value)
 
 
 def _decision_json(d: Decision | None) -> dict[str, Any] | None:
@@ -106,7 +112,23 @@ def _summary(result: ScreeningResult, decided: dict[tuple[str, str], Decision]) 
     }
 
 
-def _matches(result: ScreeningResult, verdict: str | None, flag: str | None, q: str | None) -> bool:
+class QueueFilters(BaseModel):
+    """The queue's query string, shared by ``/`` and ``/api/applications``."""
+
+    verdict: str | None = None
+    flag: str | None = None
+    q: str | None = None
+    city: str | None = None
+    sort: str | None = None
+
+    def active(self) -> bool:
+        return any((self.verdict, self.flag, self.q, self.city))
+
+
+def _matches(result: ScreeningResult, verdict: str | None, flag: str | None, q: str | None,
+             city: str | None = None) -> bool:
+    if city and auth.division_of(result.applicant.uscc) != city:
+        return False
     if verdict and verdict_key(result.verdict.meets_star_sought) != verdict:
         return False
     if flag and not any(f.code == flag for f in result.flags):
@@ -117,6 +139,20 @@ def _matches(result: ScreeningResult, verdict: str | None, flag: str | None, q: 
         if needle and not any(needle in h.casefold() for h in hay):
             return False
     return True
+
+
+def _sorted_rows(rows: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:
+    """Rows arrive ordered by id; the other orders keep id as the tie-breaker (stable sort)."""
+    if sort == "company":
+        return sorted(rows, key=lambda r: (r["company"] is None, r["company"] or ""))
+    if sort == "open":
+        return sorted(rows, key=lambda r: tuple(-r["open_flags"][s] for s in ("error", "warning", "info")))
+    if sort == "spend":
+        return sorted(rows, key=lambda r: (r["annualised_spend_accepted_yuan"] is None,
+                                           -(r["annualised_spend_accepted_yuan"] or 0.0)))
+    if sort == "screened":
+        return sorted(rows, key=lambda r: r["screened_at"] or "", reverse=True)
+    return rows
 
 
 def _viewer_data(result: ScreeningResult, keys: list[str]) -> dict[str, Any]:
@@ -164,6 +200,9 @@ def create_app(
     *,
     secret_key: str | None = None,
     rescan_seconds: float = 2.0,
+    secure_cookies: bool | None = None,
+    throttle: LoginThrottle | ThrottleSettings | None = None,
+    chromium: Path | None = None,
 ) -> FastAPI:
     """The reviewer web app.
 
@@ -172,6 +211,9 @@ def create_app(
     (``None``: no images, boxes drawn on page-shaped placeholders); ``db_url`` is the SQLAlchemy URL
     of the accounts/decisions database (``sqlite:///path.db``). The cookie-signing key is
     ``secret_key``, else ``YUNSHEN_WEB_SECRET``, else one generated once and kept in the database.
+    ``secure_cookies``: force the cookies' Secure attribute on/off (``None``: on over https and on
+    any non-local host). ``throttle``: login-failure limits (:mod:`pipeline.web.throttle`).
+    ``chromium``: the browser that prints ``export.pdf`` (default ``/usr/bin/chromium``).
     """
     engine = make_engine(db_url)
     Sessions: sessionmaker[Session] = session_factory(engine)
@@ -181,19 +223,25 @@ def create_app(
     index = ResultIndex(results_dir, rescan_seconds=rescan_seconds)
     images = PageImages(samples_root)
     env = _templates()
+    limiter = throttle if isinstance(throttle, LoginThrottle) else LoginThrottle(throttle)
+    _warm_up(env)
+    pdf_browser = Path(chromium) if chromium else export.CHROMIUM
 
-    app = FastAPI(title="yunshen reviewer", docs_url=None, redoc_url=None, openapi_url=None)
+    def secure(request: Request) -> bool:
+        return auth.cookie_secure(request.headers.get("host"), request.url.scheme, secure_cookies)
+
+    app = FastAPI(title="yunshen reviewer", docs_url=None, redoc_url=None, openapi_url=None,
+                  redirect_slashes=False)  # no "/x/" → "/x" redirects: a URL names one thing or nothing
     app.state.engine = engine
     app.state.results = index
+    app.state.throttle = limiter
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
@@ -202,6 +250,13 @@ def create_app(
     async def _to_login(request: Request, _exc: _LoginRequired) -> Response:
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(nxt, safe='')}", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        # A URL whose parts do not parse (``/documents/../pages/…``) names nothing: 404, not 422.
+        if exc.errors() and all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return await request_validation_exception_handler(request, exc)
 
     # ------------------------------------------------------------------ dependencies
 
@@ -270,7 +325,7 @@ def create_app(
         token = secrets.token_urlsafe(32)
         response = render("login.html.j2", status=status, csrf=token, next=_safe_next(nxt), error=error, user=None)
         response.set_cookie(auth.PRELOGIN_COOKIE, signer.prelogin_cookie(token), max_age=3600, httponly=True,
-                            samesite="lax", secure=auth.cookie_secure(request.headers.get("host")), path="/login")
+                            samesite="lax", secure=secure(request), path="/login")
         return response
 
     @app.post("/login")
@@ -279,15 +334,33 @@ def create_app(
         expected = signer.prelogin_token(request.cookies.get(auth.PRELOGIN_COOKIE))
         if not auth.tokens_equal(expected, csrf_token):
             raise HTTPException(403, "CSRF token missing or invalid")
-        user = auth.authenticate(db, username.strip(), password)
+        username = username.strip()
+        ip = request.client.host if request.client else None
+        locked = limiter.check(username, ip)
+        if locked is not None:  # refused before the password is even looked at
+            return _locked_page(request, next, locked)
+        user = auth.authenticate(db, username, password)
         if user is None:
+            locked = limiter.failed(username, ip)
+            if locked is not None:
+                return _locked_page(request, next, locked)
             return _login_page(request, next, "用户名或密码错误 (wrong username or password)", 401)
+        limiter.succeeded(username)
+        # Session fixation: whatever session cookie came in is ended; the login always mints a new id.
+        old = signer.session_id(request.cookies.get(auth.SESSION_COOKIE))
+        if old:
+            auth.end_session(db, old)
         session = auth.start_session(db, user)
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(auth.SESSION_COOKIE, signer.session_cookie(session.id),
                             max_age=int(auth.SESSION_TTL.total_seconds()), httponly=True, samesite="lax",
-                            secure=auth.cookie_secure(request.headers.get("host")), path="/")
+                            secure=secure(request), path="/")
         response.delete_cookie(auth.PRELOGIN_COOKIE, path="/login")
+        return response
+
+    def _locked_page(request: Request, nxt: str, locked: Any) -> Response:
+        response = _login_page(request, nxt, locked.message, 429)
+        response.headers["Retry-After"] = str(locked.retry_after)
         return response
 
     @app.post("/logout")
@@ -302,14 +375,19 @@ def create_app(
     # ------------------------------------------------------------------ HTML pages
 
     @app.get("/", response_class=HTMLResponse)
-    def queue(db: Db, user: PageUser, verdict: str | None = None, flag: str | None = None,
-              q: str | None = None) -> Response:
+    def queue(db: Db, user: PageUser, filters: Annotated[QueueFilters, Depends()]) -> Response:
         mine = [r for r in index.all() if user.can_see(r)]
-        decided = latest_decisions(db, [r.application_id for r in mine])
-        rows = [_summary(r, decided) for r in mine if _matches(r, verdict, flag, q)]
+        rows = rows_for(db, mine, filters)
         codes = sorted({f.code for r in mine for f in r.flags})
-        return render("queue.html.j2", user=user, rows=rows, codes=codes, total=len(mine),
-                      filters={"verdict": verdict or "", "flag": flag or "", "q": q or ""})
+        cities = sorted({d for r in mine if (d := auth.division_of(r.applicant.uscc))})
+        return render("queue.html.j2", user=user, rows=rows, codes=codes, total=len(mine), cities=cities,
+                      CITY_ZH=auth.JIANGSU_CITIES, SORTS=SORTS, filtered=filters.active(),
+                      filters={k: v or "" for k, v in filters.model_dump().items()})
+
+    def rows_for(db: Session, mine: list[ScreeningResult], f: QueueFilters) -> list[dict[str, Any]]:
+        decided = latest_decisions(db, [r.application_id for r in mine])
+        rows = [_summary(r, decided) for r in mine if _matches(r, f.verdict, f.flag, f.q, f.city)]
+        return _sorted_rows(rows, f.sort)
 
     @app.get("/applications/{application_id}", response_class=HTMLResponse)
     def application(application_id: str, db: Db, user: PageUser) -> Response:
@@ -327,6 +405,24 @@ def create_app(
                       blocked=extra.get("blocked"), checklist=checklist(result), fmt=_fmt,
                       viewer=_viewer_data(result, keys), can_decide=user.role in DECIDERS,
                       verdict=verdict_text(result.verdict.meets_star_sought))
+
+    @app.get("/applications/{application_id}/export", response_class=HTMLResponse)
+    def export_html(application_id: str, db: Db, user: PageUser) -> Response:
+        result = visible(user, application_id)
+        html = export.render_html(env, result, history(db, result.application_id), user.username)
+        return HTMLResponse(html)
+
+    @app.get("/applications/{application_id}/export.pdf")
+    def export_pdf(application_id: str, db: Db, user: PageUser) -> Response:
+        result = visible(user, application_id)
+        html = export.render_html(env, result, history(db, result.application_id), user.username, inline_css=True)
+        try:
+            pdf = export.html_to_pdf(html, pdf_browser)
+        except export.PdfUnavailable as exc:
+            raise HTTPException(503, f"PDF export unavailable: {exc}") from exc
+        name = quote(f"{result.application_id}-review.pdf", safe="")
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
     @app.get("/applications/{application_id}/documents/{doc}/pages/{page}/{size}.jpg")
     def page_image(application_id: str, doc: int, page: int, size: str, request: Request,
@@ -364,11 +460,9 @@ def create_app(
         return {"username": user.username, "role": user.role, "city": user.city, "csrf_token": user.csrf}
 
     @app.get("/api/applications")
-    def api_list(db: Db, user: ApiUser, verdict: str | None = None, flag: str | None = None,
-                 q: str | None = None) -> dict[str, Any]:
+    def api_list(db: Db, user: ApiUser, filters: Annotated[QueueFilters, Depends()]) -> dict[str, Any]:
         mine = [r for r in index.all() if user.can_see(r)]
-        decided = latest_decisions(db, [r.application_id for r in mine])
-        return {"applications": [_summary(r, decided) for r in mine if _matches(r, verdict, flag, q)]}
+        return {"applications": rows_for(db, mine, filters)}
 
     @app.get("/api/applications/{application_id}")
     def api_get(application_id: str, db: Db, user: ApiUser) -> dict[str, Any]:
@@ -392,6 +486,19 @@ def create_app(
         return JSONResponse({"key": key, "decision": _decision_json(row)}, status_code=201)
 
     return app
+
+
+def _warm_up(env: Any) -> None:
+    """Compile the templates and load the taxonomy (the checklist's groups) now: done lazily, they
+    made the first application view after a start ~0.7 s slower (bench/web.py)."""
+    for name in env.list_templates():
+        env.get_template(name)
+    try:
+        from classifiers.taxonomy import load_taxonomy
+
+        load_taxonomy()
+    except Exception:  # noqa: BLE001 - results.checklist logs and copes when it is unavailable
+        pass
 
 
 def _safe_next(nxt: str | None) -> str:

@@ -34,6 +34,12 @@ SESSION_TTL = timedelta(hours=12)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "testserver"})
 """Hosts served over plain HTTP in development and tests: the cookie is not marked Secure there."""
 
+JIANGSU_CITIES: dict[str, str] = {
+    "3201": "南京", "3202": "无锡", "3203": "徐州", "3204": "常州", "3205": "苏州", "3206": "南通", "3207": "连云港",
+    "3208": "淮安", "3209": "盐城", "3210": "扬州", "3211": "镇江", "3212": "泰州", "3213": "宿迁",
+}
+"""Division code (credit-code characters 3–6) → city, for labels in the queue's city filter."""
+
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 _CITY = re.compile(r"^32\d{2}$")
@@ -175,8 +181,13 @@ def tokens_equal(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
 
-def cookie_secure(host: str | None) -> bool:
-    """Mark cookies Secure everywhere except on a local development host."""
+def cookie_secure(host: str | None, scheme: str = "http", setting: bool | None = None) -> bool:
+    """Mark cookies Secure when ``setting`` says so; left to ``None``: over https always, and over
+    http everywhere except on a local development host."""
+    if setting is not None:
+        return setting
+    if scheme == "https":
+        return True
     host = (host or "").strip().lower()
     name = host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
     return name not in LOCAL_HOSTS

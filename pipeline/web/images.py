@@ -97,14 +97,20 @@ class PageImages:
     def _app_dir(self, result: ScreeningResult) -> Path:
         if self.samples_root is None:
             raise PageNotFound("no originals configured")
-        app_dir = (self.samples_root / result.application_id).resolve()
-        if not app_dir.is_relative_to(self.samples_root) or not app_dir.is_dir():
+        try:
+            app_dir = _inside(self.samples_root, result.application_id)
+        except ValueError as exc:
+            raise PageNotFound("no originals for this application") from exc
+        if app_dir == self.samples_root or not app_dir.is_dir():
             raise PageNotFound("no originals for this application")
         return app_dir
 
-    def _check_original(self, app_dir: Path, file: str, sha256: str) -> None:
-        path = (app_dir / file).resolve()
-        if not path.is_relative_to(app_dir) or not path.is_file():
+    def _check_original(self, app_dir: Path, file: str, sha256: str) -> Path:
+        try:
+            path = _inside(app_dir, file)
+        except ValueError as exc:
+            raise PageNotFound("original missing") from exc
+        if not path.is_file():
             raise PageNotFound("original missing")
         st = path.stat()
         key = (path, st.st_size, st.st_mtime_ns)
@@ -114,20 +120,47 @@ class PageImages:
             self._hashes[key] = digest
         if sha256 and digest != sha256:
             raise OriginalChanged(file)
+        return path
 
     def _render(self, result: ScreeningResult, doc_index: int, page: int, max_side: int) -> bytes:
         from PIL import Image
 
-        from pipeline.report import render_page_image
+        from pipeline.report import _render_pdf_page, _upright, render_page_bytes
 
         doc = self._doc(result, doc_index, page)
-        app_dir = self._app_dir(result)
-        self._check_original(app_dir, doc.file, doc.sha256)
-        png = render_page_image(app_dir, doc.file, page, max_side=max_side,
-                                rotation=self._rotation(result, doc_index, page))
-        if png is None:
-            raise PageNotFound("page could not be rendered")
-        with Image.open(io.BytesIO(png)) as img:
-            buf = io.BytesIO()
-            img.convert("RGB").save(buf, format="JPEG", quality=JPEG_QUALITY)
+        path = self._check_original(self._app_dir(result), doc.file, doc.sha256)
+        rotation = self._rotation(result, doc_index, page)
+        data = path.read_bytes()
+        img = None
+        if data[:5] == b"%PDF-":
+            # PDF pages go straight from the PDFium bitmap to JPEG: the PNG round trip of
+            # render_page_bytes cost ~3× the rendering itself (bench/web.py).
+            try:
+                img = _render_pdf_page(data, page, max_side)
+            except Exception as exc:  # noqa: BLE001 - a bad original is a missing image, not a 500
+                log.info("no image for %s page %d: %s", doc.file, page, type(exc).__name__)
+            if img is None:
+                raise PageNotFound("page could not be rendered")
+            img = _upright(img, rotation)
+        else:
+            png = render_page_bytes(data, doc.file, page, max_side=max_side, rotation=rotation)
+            if png is None:
+                raise PageNotFound("page could not be rendered")
+            img = Image.open(io.BytesIO(png))
+        buf = io.BytesIO()
+        img.convert("RGB").save(buf, format="JPEG", quality=JPEG_QUALITY)
         return buf.getvalue()
+
+
+def _inside(root: Path, name: str) -> Path:
+    """``root/name`` resolved (symlinks followed), or ``ValueError`` when that leaves ``root``.
+
+    The names come from a result file, not from the request — but a result is input too: an
+    absolute path, ``..``, a NUL byte or a symlink out of the store must not reach a file elsewhere.
+    """
+    if not name or "\x00" in name or Path(name).is_absolute():
+        raise ValueError("bad name")
+    path = (root / name).resolve()
+    if not path.is_relative_to(root):
+        raise ValueError("outside the store")
+    return path

@@ -16,6 +16,17 @@
   var label = document.getElementById("page-label");
   var zoomLabel = document.getElementById("zoom-level");
   var state = { doc: -1, page: 0, zoom: 1, hl: null };
+  // Thumbnails wait until the first page image has arrived: rendering them first would make the
+  // page the reviewer is waiting for queue behind up to 30 small ones (bench/web.py).
+  var firstShown = false;
+
+  function releaseThumbs() {
+    if (firstShown) return;
+    firstShown = true;
+    Array.prototype.forEach.call(thumbs.querySelectorAll("img[data-src]"), function (t) {
+      t.src = t.dataset.src; t.removeAttribute("data-src");
+    });
+  }
 
   function pct(v) { return (Math.min(Math.max(Number(v), 0), 1) * 100).toFixed(3) + "%"; }
 
@@ -63,7 +74,8 @@
       var t = document.createElement("img");
       t.loading = "lazy";
       t.alt = "第" + p.number + "页";
-      t.src = doc.url + p.number + "/thumb.jpg";
+      if (firstShown) t.src = doc.url + p.number + "/thumb.jpg";
+      else t.dataset.src = doc.url + p.number + "/thumb.jpg";
       t.onerror = function () { t.remove(); };
       var n = document.createElement("span");
       n.textContent = String(p.number);
@@ -82,7 +94,7 @@
       state.doc = docIndex; state.page = 0;
       img.removeAttribute("src"); pageEl.classList.add("missing"); overlay.textContent = "";
       note.textContent = doc.error ? "无法读取：" + doc.error : "该文件没有页面 (no pages)";
-      label.textContent = ""; return;
+      label.textContent = ""; releaseThumbs(); return;
     }
     var page = Math.min(Math.max(pageNumber || 1, 1), total);
     var info = doc.pages[page - 1];
@@ -96,7 +108,7 @@
     });
     drawBoxes();
     var src = doc.url + page + "/view.jpg";
-    var done = function () { if (onShown) onShown(); };
+    var done = function () { releaseThumbs(); if (onShown) onShown(); };
     if (img.getAttribute("src") === src && img.complete) { done(); return; }
     pageEl.classList.remove("missing");
     img.onload = function () { pageEl.style.aspectRatio = ""; done(); };

@@ -211,8 +211,9 @@ def find_invoice_number(text: str) -> InvoiceNumber | None:
     return None
 
 
-_BARE_DIGITAL = re.compile(r"\d{20}")
-_BARE_LEGACY = re.compile(r"(?P<code>\d{10}|\d{12})[ \t]*[-_/][ \t]*(?P<number>\d{8})")
+# [0-9], not \d: \d also matches ٣ or 𝟑, and an invoice number is compared across applications
+_BARE_DIGITAL = re.compile(r"[0-9]{20}")
+_BARE_LEGACY = re.compile(r"(?P<code>[0-9]{10}|[0-9]{12})[ \t]*[-_/][ \t]*(?P<number>[0-9]{8})")
 
 
 def parse_invoice_number(value: str) -> InvoiceNumber | None:

@@ -2,7 +2,8 @@
 
 The folder is rescanned (by file size and mtime) at most every ``rescan_seconds``, so a new batch
 written next to a running server shows up without a restart. Files that are not valid results
-are skipped and logged, never served half-read.
+(corrupt, truncated, wrong shape — see :func:`pipeline.results.load_result`) are skipped, logged
+without their content, and listed by :meth:`ResultIndex.unreadable`; never served half-read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.model import CHECKLIST_GROUPS, Flag, ScreeningResult
+from pipeline.results import ResultLoadError, load_result_file
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ def verdict_key(meets: bool | None) -> str:
 class _Entry:
     stamp: tuple[int, int]
     result: ScreeningResult | None
+    problem: str | None = None
 
 
 class ResultIndex:
@@ -59,6 +62,7 @@ class ResultIndex:
         self._lock = threading.Lock()
         self._files: dict[Path, _Entry] = {}
         self._by_id: dict[str, ScreeningResult] = {}
+        self._unreadable: dict[str, str] = {}
         self._scanned = float("-inf")
 
     def _refresh(self) -> None:
@@ -77,13 +81,19 @@ class ResultIndex:
             if old is not None and old.stamp == stamp:
                 files[path] = old
                 continue
+            problem = None
             try:
-                result = ScreeningResult.model_validate_json(path.read_bytes())
-            except Exception as exc:  # noqa: BLE001 - any bad file is skipped, not fatal
-                log.warning("skipping %s: not a yunshen.result/v1 document (%s)", path.name, type(exc).__name__)
-                result = None
-            files[path] = _Entry(stamp, result)
+                result = load_result_file(path)
+            except ResultLoadError as exc:
+                # the message names where the document is wrong, never its values (document text)
+                log.warning("skipping %s", exc)
+                result, problem = None, str(exc)
+            except Exception as exc:  # noqa: BLE001 - a bug in loading one file never takes the app down
+                log.warning("skipping %s: %s", path.name, type(exc).__name__)
+                result, problem = None, f"{path.name}: {type(exc).__name__}"
+            files[path] = _Entry(stamp, result, problem)
         by_id: dict[str, ScreeningResult] = {}
+        unreadable = {p.name: e.problem for p, e in files.items() if e.problem is not None}
         for path, entry in files.items():
             r = entry.result
             if r is None:
@@ -92,7 +102,7 @@ class ResultIndex:
                 log.warning("%s: application %s already loaded from another file; ignored", path.name, r.application_id)
                 continue
             by_id[r.application_id] = r
-        self._files, self._by_id = files, by_id
+        self._files, self._by_id, self._unreadable = files, by_id, unreadable
 
     def all(self) -> list[ScreeningResult]:
         with self._lock:
@@ -103,6 +113,13 @@ class ResultIndex:
         with self._lock:
             self._refresh()
             return self._by_id.get(application_id)
+
+    def unreadable(self) -> dict[str, str]:
+        """``file name → why`` for every ``*.json`` in the folder that is not a readable result
+        (so the queue can show "unreadable" instead of silently losing an application)."""
+        with self._lock:
+            self._refresh()
+            return dict(sorted(self._unreadable.items()))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_FRAMES = 500
+MIN_IMAGE_SIDE = 8
+"""An image narrower or lower than this many pixels cannot carry a legible character (a CJK
+glyph needs about 10 px): it is refused as unreadable rather than OCR'd into nothing."""
 
 
 class ImageReadError(ValueError):
@@ -49,6 +52,25 @@ def _to_bgr(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(arr[:, :, ::-1])
 
 
+MAX_TOTAL_PIXELS_FACTOR = 2
+"""All frames of one file together may hold at most this many times ``max_pixels``: every
+frame is decoded into memory, so a TIFF of many big (but well compressed) pages is a bomb too."""
+
+
+def _check_total_pixels(img: Image.Image, count: int, max_pixels: int) -> None:
+    """Sum the frames' sizes by seeking (reads headers only, no pixels) before decoding any."""
+    total = 0
+    for index in range(count):
+        img.seek(index)
+        w, h = img.size
+        if w * h > max_pixels:
+            raise Image.DecompressionBombError(f"frame {index + 1}: {w}x{h}")
+        total += w * h
+    if total > max_pixels * MAX_TOTAL_PIXELS_FACTOR:
+        raise Image.DecompressionBombError(f"{count} frames, {total:,} pixels in all")
+    img.seek(0)
+
+
 def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
     """Decode every frame of an image file. Raises :class:`ImageReadError` on bad input."""
     Image.MAX_IMAGE_PIXELS = max_pixels
@@ -59,11 +81,18 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
             w, h = img.size
             if w * h > max_pixels:
                 raise Image.DecompressionBombError(f"{w}x{h}")
+            if min(w, h) < MIN_IMAGE_SIDE:
+                raise ImageReadError(
+                    f"图片太小（{w}×{h} 像素），无法辨认内容",
+                    f"image too small to read ({w}x{h} px; at least {MIN_IMAGE_SIDE} px a side)",
+                    "IMAGE_TOO_SMALL",
+                )
             frames = getattr(img, "n_frames", 1) or 1
             animated = bool(getattr(img, "is_animated", False)) and img.format != "TIFF"
             pages: list[np.ndarray] = []
             exif_done = False
             count = 1 if animated else min(frames, MAX_FRAMES)
+            _check_total_pixels(img, count, max_pixels)
             for index in range(count):
                 img.seek(index)
                 frame = img.copy()
@@ -79,6 +108,8 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
             f"image has too many pixels (suspected decompression bomb): {exc}",
             "IMAGE_TOO_LARGE",
         ) from exc
+    except ImageReadError:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         raise ImageReadError(
             "图片文件损坏或无法解码", f"image is corrupt or cannot be decoded: {exc}"

@@ -165,6 +165,10 @@ def open_pdf(data: bytes) -> Iterator[PdfHandle]:
     import pdfplumber
     import pypdfium2 as pdfium
 
+    from extractors.logsafe import quiet_parser_logs
+
+    quiet_parser_logs()  # pdfminer logs the text it parses at DEBUG: never let that through
+
     try:
         pdfium_doc = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -175,8 +179,11 @@ def open_pdf(data: bytes) -> Iterator[PdfHandle]:
                 "the PDF is encrypted (it needs a password to open); submit it unencrypted",
                 "ENCRYPTED",
             ) from exc
+        detail = _pdfium_reason(exc)
         raise PdfReadError(
-            "PDF 文件损坏，无法打开", f"the PDF is corrupt and cannot be opened ({exc})", "CORRUPT_PDF"
+            "PDF 文件损坏或结构无效，无法打开",
+            f"the PDF is corrupt and cannot be opened{f' ({detail})' if detail else ''}",
+            "CORRUPT_PDF",
         ) from exc
     try:
         if len(pdfium_doc) == 0:
@@ -192,6 +199,14 @@ def open_pdf(data: bytes) -> Iterator[PdfHandle]:
             plumber.close()
     finally:
         pdfium_doc.close()
+
+
+def _pdfium_reason(exc: Exception) -> str:
+    """pdfium's reason without its noise ("Failed to load document (PDFium: Success)" says nothing)."""
+    text = str(exc)
+    inner = re.search(r"PDFium: ([^)]*)", text)
+    reason = inner.group(1).strip() if inner else text.strip()
+    return "" if reason.lower() in ("", "success") else reason.lower()
 
 
 class _NoPlumber:

@@ -14,6 +14,7 @@ import re
 import stat
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,6 +33,7 @@ _CATEGORY_DIR = re.compile(
 )
 
 MAX_ZIP_MEMBERS = 5000
+"""More members than this and the archive is refused whole (no application has thousands)."""
 MAX_ZIP_RATIO = 200
 """A member that inflates more than this many times its compressed size is a zip bomb."""
 
@@ -169,7 +171,37 @@ def make_source_file(relpath: str, data: bytes, settings: Settings) -> SourceFil
         return SourceFile(relpath, b"", _sha256(b""), 0, None, err)
     media = sniff_media_type(data)
     error = None if media in SUPPORTED_MEDIA_TYPES else unsupported_error(media, relpath)
+    if media == "application/pdf" and error is None:
+        error = _page_limit_error(data, settings.max_pdf_pages)
     return SourceFile(relpath, data, _sha256(data), size, media, error)
+
+
+def _page_limit_error(data: bytes, limit: int) -> FileError | None:
+    """A PDF over ``Settings.max_pdf_pages`` is refused whole, with a flag, before any page is read.
+
+    Why refuse rather than read the first pages: a silently partial reading would let the
+    verdict rest on a document nobody saw the end of, and hundreds of scanned pages would be
+    OCR'd for nothing. Counting pages only opens the cross-reference table (milliseconds).
+    Files pdfium cannot open are left to the reader, which says why (encrypted, corrupt …).
+    """
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(data)
+    except Exception:  # noqa: BLE001 - any failure is reported by the reader with its reason
+        return None
+    try:
+        pages = len(doc)
+    finally:
+        doc.close()
+    if pages <= limit:
+        return None
+    return FileError(
+        "TOO_MANY_PAGES",
+        f"PDF 共 {pages} 页，超过 {limit} 页的上限，未读取。请拆分文件或只提交相关页面",
+        f"the PDF has {pages} pages, over the limit of {limit}; not read — split it or submit "
+        "the relevant pages only",
+    )
 
 
 def _too_big(relpath: str, size: int, settings: Settings) -> SourceFile:
@@ -292,7 +324,9 @@ def _walk_zip(path: Path, settings: Settings) -> tuple[list[SourceFile], FileErr
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         return files, FileError(
-            "BAD_ARCHIVE", f"压缩包无法打开：{exc}", f"the zip archive cannot be opened: {exc}"
+            "BAD_ARCHIVE",
+            "压缩包损坏或不是有效的 ZIP 文件，无法打开",
+            f"the zip archive cannot be opened: {exc}",
         )
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
@@ -303,14 +337,23 @@ def _walk_zip(path: Path, settings: Settings) -> tuple[list[SourceFile], FileErr
                 f"too many files in the archive ({len(infos)})",
             )
         names = [_zip_member_name(i) for i in infos]
-        prefix = _common_root(names)
+        # hostile names must not decide the common root of the honest ones
+        prefix = _common_root([n for n in names if not unsafe_member_name(n)])
         total = 0
         seen_rel: set[str] = set()
         for info, raw_name in sorted(zip(infos, names), key=lambda t: t[1]):
-            rel = clean_relpath(raw_name[len(prefix) :] if prefix else raw_name)
+            rel = clean_relpath(raw_name[len(prefix) :] if prefix and raw_name.startswith(prefix) else raw_name)
             if _is_skipped(rel) or rel.rsplit("/", 1)[-1].startswith("."):
                 continue
             rel = _unique(rel, seen_rel)
+            if unsafe_member_name(raw_name):
+                err = FileError(
+                    "UNSAFE_PATH",
+                    "压缩包内的文件路径不安全（含 ../ 或绝对路径），未读取",
+                    "unsafe path inside the archive (../ or an absolute path); not extracted",
+                )
+                files.append(SourceFile(rel, b"", "", info.file_size, None, err))
+                continue
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 err = FileError(
                     "SYMLINK", "压缩包内的符号链接未被读取", "symbolic link inside the archive not followed"
@@ -332,17 +375,32 @@ def _walk_zip(path: Path, settings: Settings) -> tuple[list[SourceFile], FileErr
                 continue
             try:
                 data = zf.read(info)
-            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+            except (
+                zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError, zlib.error
+            ) as exc:  # zlib.error: a corrupt deflate stream is not an OSError
                 encrypted = bool(info.flag_bits & 0x1)
                 err = FileError(
                     "BAD_ARCHIVE",
-                    "压缩包成员已加密，无法读取" if encrypted else f"压缩包成员损坏：{exc}",
+                    "压缩包成员已加密，无法读取" if encrypted else "压缩包成员损坏（校验失败或数据不完整），无法读取",
                     "archive member is encrypted" if encrypted else f"archive member corrupt: {exc}",
                 )
                 files.append(SourceFile(rel, b"", "", 0, None, err))
                 continue
             files.append(make_source_file(rel, data, settings))
     return files, None
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def unsafe_member_name(name: str) -> bool:
+    """A zip-slip (``../``) or absolute (``/x``, ``C:\\x``) member name: never trusted.
+
+    Nothing is extracted to disk, so such a name could not escape anyway; it is refused because
+    no honest application zip contains one — it means a crafted or broken archive.
+    """
+    norm = name.replace("\\", "/")
+    return norm.startswith("/") or bool(_DRIVE.match(norm)) or ".." in norm.split("/")
 
 
 def _common_root(names: list[str]) -> str:

@@ -1,0 +1,1 @@
+"""The bad-input corpus: generate.py builds it, harness.py screens one case (tests and bench)."""

@@ -38,9 +38,10 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(VENV)/bin/yunshen screen samples/applications --out $(OUT)
 
-## Install the dev extras and run the whole test suite.
+## Install the dev extras and run the whole test suite; then fail if a server it started is left.
 test: install-dev
 	$(VENV)/bin/pytest
+	$(PY) tests/leftovers.py
 
 bench: install-dev
 	$(PY) bench/pages.py

@@ -5,6 +5,8 @@
   cross-application checks and the bureau report;
 * ``reprocess``: re-judge stored results under a rules file (no OCR).
 
+``flows.scale_out`` runs the same batch on a Dask cluster (``screen_each`` + ``report_and_store``).
+
 Tasks are coarse (one per application): Prefect costs ≈14 ms of CPU per task. OCR runs in the
 worker processes of :class:`pipeline.workers.ScreeningPool` (engines are not thread-safe); Prefect's
 threads only wait on them. The screening task is cached on the application's *content* (file
@@ -26,7 +28,7 @@ from pipeline.ingest import find_applications
 from pipeline.model import ScreeningResult
 from pipeline.settings import Settings
 from pipeline.storage import StoreError
-from pipeline.workers import ScreeningPool
+from pipeline.workers import ScreeningPool, screen_here
 
 _POOL: ScreeningPool | None = None
 
@@ -58,9 +60,8 @@ def _screening_cache_key(context: Any, parameters: dict[str, Any]) -> str:
 )
 def screen_application_task(path: str, settings_json: str) -> str:
     """Screen one application in a worker process; the result v1 as JSON text."""
-    if _POOL is None:  # called outside a flow that owns a pool: screen inline
-        with ScreeningPool(Settings.from_json(settings_json), 1) as pool:
-            return pool.submit(path).result()
+    if _POOL is None:  # a Dask worker, or called outside a flow that owns a pool: screen here
+        return screen_here(path, settings_json)
     return _POOL.submit(path).result()
 
 
@@ -107,18 +108,37 @@ def screen_batch(
     with ScreeningPool(settings, workers) as pool:
         _POOL = pool
         try:
-            screen = screen_application_task.with_options(refresh_cache=refresh)
-            futures = {str(p): screen.submit(str(p), settings_json) for p in apps}
-            results: dict[str, str] = {}
-            for path, fut in futures.items():
-                fut.wait()
-                if fut.state.is_completed():
-                    results[path] = fut.result()
-                else:  # a bug in one application must not stop the rest
-                    summary[Path(path).name] = {"error": str(fut.state.message or fut.state.name)}
-                    logger.error("application %s failed: %s", path, fut.state.message)
+            results = screen_each(apps, settings_json, refresh, summary)
         finally:
             _POOL = None
+    return report_and_store(results, out_dir, settings_json, summary)
+
+
+def screen_each(apps: list[Path], settings_json: str, refresh: bool, summary: dict[str, Any]) -> dict[str, str]:
+    """Submit one screening task per application to the flow's task runner; wait for all.
+
+    Failures go to ``summary`` as ``{"error": ...}``; the rest are returned as {path: result JSON}.
+    """
+    logger = get_run_logger()
+    # not refreshing leaves Prefect's own default (PREFECT_TASKS_REFRESH_CACHE) in charge
+    screen = screen_application_task.with_options(refresh_cache=True if refresh else None)
+    futures = {str(p): screen.submit(str(p), settings_json) for p in apps}
+    results: dict[str, str] = {}
+    for path, fut in futures.items():
+        fut.wait()
+        if fut.state.is_completed():
+            results[path] = fut.result()
+        else:  # a bug in one application must not stop the rest
+            summary[Path(path).name] = {"error": str(fut.state.message or fut.state.name)}
+            logger.error("application %s failed: %s", path, fut.state.message)
+    return results
+
+
+def report_and_store(
+    results: dict[str, str], out_dir: str, settings_json: str, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """Cross-application checks and the report (in the flow's process), then every final result
+    to the output folder and the store; the batch summary."""
     final = report_task(results, out_dir)
     for result_json in final:
         store_result_task(result_json, out_dir, settings_json)

@@ -103,9 +103,13 @@ def _find(paths: list[Path]) -> list[Path]:
 
 
 def _screen_all(
-    apps: list[Path], out: Path, settings: Settings, workers: int
+    apps: list[Path], out: Path, settings: Settings, workers: int, resume: bool = False
 ) -> tuple[dict[Path, ScreeningResult], dict[str, str]]:
-    """Screen every application (progress bar with ETA); one failure never stops the rest."""
+    """Screen every application (progress bar with ETA); one failure never stops the rest.
+
+    With ``resume``, what the store already holds for the same content, engine, settings and rules
+    is loaded instead of screened, and each finished screening is stored (pipeline/resume.py) —
+    so a killed batch, run again, screens only what it had not finished."""
     from extractors.ocr.base import EngineUnavailable
 
     ids = _unique_ids(apps)
@@ -123,9 +127,15 @@ def _screen_all(
     try:
         with progress:
             task = progress.add_task("预审中 screening", total=len(apps))
+            todo, versions, store = _resumable(apps, ids, out, settings, results, resume)
+            progress.advance(task, len(apps) - len(todo))
             with ScreeningPool(settings, workers) as pool:
-                for path, fut in pool.map_completed(apps):
+                for path, fut in pool.map_completed(todo):
                     try:
+                        if store is not None:
+                            from pipeline.resume import record_screening
+
+                            record_screening(store, settings, fut.result(), versions.get(path), ids[path])
                         results[path] = _finish(out, ids[path], fut.result())
                     except EngineUnavailable:
                         raise
@@ -139,7 +149,36 @@ def _screen_all(
     if failed:
         atomic_write_bytes(out / "failed.json", json.dumps(failed, ensure_ascii=False, indent=2).encode())
         console.print(f"[red]{len(failed)} 个申报预审失败，详见 / failures listed in[/] {out / 'failed.json'}")
+    elif resume:
+        (out / "failed.json").unlink(missing_ok=True)  # a previous run's failures, now screened
     return results, failed
+
+
+def _resumable(apps, ids, out, settings, results, resume):  # noqa: ANN001, ANN202
+    """(applications still to screen, their screening keys, the store) — stored ones go to ``results``."""
+    if not resume:
+        return apps, {}, None
+    for orphan in out.rglob(".*.tmp"):  # an atomic write cut short by a kill (never a visible file)
+        orphan.unlink(missing_ok=True)
+    from pipeline.resume import screening_version, stored_result
+    from pipeline.storage import StoreError, open_store
+
+    try:
+        store = open_store(settings)
+    except StoreError as exc:
+        console.print(f"[yellow]存储不可用，不续跑 / store unavailable, not resuming:[/] {exc}")
+        return apps, {}, None
+    versions = {p: screening_version(p, settings) for p in apps}
+    todo = []
+    for path in apps:
+        payload = stored_result(store, settings, ids[path], versions[path])
+        if payload is None:
+            todo.append(path)
+        else:
+            results[path] = _finish(out, ids[path], payload)
+    if len(todo) < len(apps):
+        console.print(f"续跑 / resuming: {len(apps) - len(todo)} 个申报已完成 already screened, {len(todo)} 待预审 to screen")
+    return todo, versions, store
 
 
 ENGINE_OPT = typer.Option("--engine", help="OCR 引擎：rapidocr（默认）| paddleocr | tesseract")
@@ -171,6 +210,10 @@ def batch(
     workers: Annotated[int, WORKERS_OPT] = 1,
     engine: Annotated[Optional[str], ENGINE_OPT] = None,
     store_dir: Annotated[Optional[Path], STORE_OPT] = None,
+    dask: Annotated[
+        Optional[str],
+        typer.Option("--dask", help="在 Dask 集群上预审（调度器地址 tcp://host:8786；需 PREFECT_API_URL 与 S3 存储，见 docs/scale-out.md）"),
+    ] = None,
 ) -> None:
     """批量预审：筛查整个受理目录，跨申报比对（重复发票、重复截图），输出汇总表和每个申报的 HTML 报告。
 
@@ -178,11 +221,39 @@ def batch(
     """
     from pipeline.batch import cross_check_and_report
 
+    if dask:
+        _batch_on_dask(intake, out, dask, _settings(engine, store_dir, 1))
+        return
     settings = _settings(engine, store_dir, workers)
-    results, _ = _screen_all(_find([intake]), out, settings, workers)
+    results, _ = _screen_all(_find([intake]), out, settings, workers, resume=True)
     final = cross_check_and_report(results, out)
     for r in final:
         atomic_write_bytes(out / f"{r.application_id}.json", r.to_json().encode())
+    _print_summary(final, out)
+    out_console.print(f"汇总表 / summary: {(out / 'summary.xlsx').resolve()}")
+
+
+def _batch_on_dask(intake: Path, out: Path, address: str, settings: Settings) -> None:
+    """``batch --dask``: the Prefect flow with a Dask task runner (flows/scale_out.py)."""
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        console.print("[red]--dask 需要 Prefect 服务器 / needs a Prefect server:[/] set PREFECT_API_URL (docs/scale-out.md)")
+        raise typer.Exit(2)
+    _find([intake])
+    try:
+        from flows.scale_out import screen_batch_dask
+    except ImportError as exc:
+        console.print(f"[red]缺少 Dask / Dask not installed:[/] pip install 'yunshen[dask]' ({exc})")
+        raise typer.Exit(2) from exc
+    summary = screen_batch_dask(str(intake), str(out), address, settings_json=settings.to_json())
+    failed = {k: v["error"] for k, v in summary.items() if "error" in v}
+    final = [
+        ScreeningResult.model_validate_json((out / f"{k}.json").read_text(encoding="utf-8"))
+        for k in sorted(summary) if k not in failed
+    ]
+    for k, err in failed.items():
+        console.print(f"[red]{k} 预审失败 / failed:[/] {err}")
     _print_summary(final, out)
     out_console.print(f"汇总表 / summary: {(out / 'summary.xlsx').resolve()}")
 
@@ -260,9 +331,61 @@ def watch(
         out_console.print("已停止 / stopped")
 
 
+@app.command()
+def purge(
+    application_id: Annotated[str, typer.Argument(help="要删除的申报编号，如 APP-01")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="结果输出目录（删除其中该申报的 JSON/HTML，并重写汇总表）")] = Path("out"),
+    store: Annotated[Optional[str], typer.Option("--store", help="local | s3（默认取 YUNSHEN_STORE）")] = None,
+    store_dir: Annotated[Optional[Path], STORE_OPT] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="不再确认，直接删除")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只列出将删除的内容")] = False,
+) -> None:
+    """删除一个申报的全部个人数据：原件、OCR/印章缓存、所有版本的结果、输出目录中的文件。
+
+    Purges one application from every store (local or S3) and the output folder. A file another
+    application still references is kept. The reviewer database is left alone on purpose: its
+    append-only audit trail holds decisions, reviewer names and comments, no extracted document text.
+    """
+    from pipeline.purge import KINDS, purge_application
+    from pipeline.storage import StoreError, open_store
+
+    settings = _settings(None, store_dir, 1)
+    if store:
+        try:
+            settings = Settings(**{**settings.model_dump(), "store": store})
+        except Exception as exc:
+            console.print(f"[red]设置无效 / invalid setting:[/] {exc}")
+            raise typer.Exit(2) from exc
+    try:
+        target = open_store(settings)
+        plan = purge_application(application_id, settings, target, out, dry_run=True)
+        if not plan.found:
+            console.print(f"[yellow]没有找到申报 / nothing found for[/] {application_id} in {target.describe()}")
+            raise typer.Exit(1)
+        counts = ", ".join(f"{k} {plan.removed[k]}" for k in KINDS)
+        out_console.print(f"{application_id}: {counts}", markup=False)
+        if dry_run:
+            return
+        if not yes and not typer.confirm(f"删除以上内容 / remove all of this from {target.describe()}?"):
+            raise typer.Exit(1)
+        done = purge_application(application_id, settings, target, out)
+    except (ValueError, StoreError) as exc:
+        console.print(f"[red]无法删除 / cannot purge:[/] {exc}")
+        raise typer.Exit(2) from exc
+    for kind in KINDS:
+        out_console.print(f"removed {kind}: {done.removed[kind]}", markup=False)
+    if done.kept_shared:
+        out_console.print(f"kept {len(done.kept_shared)} file(s) another application still references", markup=False)
+    if done.rewritten:
+        out_console.print(f"rewritten without it: {', '.join(done.rewritten)}", markup=False)
+    out_console.print("reviewer database not changed (append-only audit trail; no document text)", markup=False)
+
+
 users_app = typer.Typer(help="审核人员账号 / reviewer accounts", no_args_is_help=True)
 app.add_typer(users_app, name="users")
-DB_OPT = typer.Option("--db", help="数据库 URL（默认 SQLite：.yunshen/web.db；PostgreSQL 用 postgresql+psycopg://…）")
+DB_OPT = typer.Option("--database-url", "--db", show_default=False,
+                      help="数据库 URL（默认 $YUNSHEN_DATABASE_URL，否则 SQLite：.yunshen/web.db；"
+                           "PostgreSQL 用 postgresql+psycopg://user:pw@host/db）；启动时自动迁移到最新版本")
 
 
 @users_app.command("add")
@@ -271,16 +394,15 @@ def users_add(
     role: Annotated[str, typer.Option("--role", help="city | province | admin")] = "city",
     city: Annotated[Optional[str], typer.Option("--city", help="城市行政区划前四位，如 3202（无锡）；市级审核员必填")] = None,
     password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True)] = "",
-    db: Annotated[str, DB_OPT] = "sqlite:///.yunshen/web.db",
+    db: Annotated[Optional[str], DB_OPT] = None,
 ) -> None:
     """新建审核人员账号（密码以 argon2 散列保存）。 Add a reviewer account."""
     from pipeline.web import cli_users_add
+    from pipeline.web.db import SchemaError, database_url
 
-    if db.startswith("sqlite:///"):
-        Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        uid = cli_users_add(db, username, password, role, city)
-    except ValueError as exc:
+        uid = cli_users_add(database_url(db), username, password, role, city)
+    except (ValueError, SchemaError) as exc:
         console.print(f"[red]无法创建 / cannot create:[/] {exc}")
         raise typer.Exit(2) from exc
     out_console.print(f"已创建用户 {username}（{role}{'，' + city if city else ''}），id {uid}")
@@ -292,15 +414,15 @@ def serve(
     originals: Annotated[Path, typer.Option("--originals", help="申报材料原件目录（每个申报一个子目录）")] = Path("samples/applications"),
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
-    db: Annotated[str, DB_OPT] = "sqlite:///.yunshen/web.db",
+    db: Annotated[Optional[str], DB_OPT] = None,
 ) -> None:
     """启动审核侧边栏网页（证据与附表对照、标记确认/驳回、审计日志）。 Serve the reviewer web app."""
     import uvicorn
 
     from pipeline.web import create_app
+    from pipeline.web.db import database_url
 
-    if db.startswith("sqlite:///"):
-        Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    db = database_url(db)
     out_console.print(f"审核网页 / reviewer app: http://{host}:{port}/  （结果 {results.resolve()}）")
     uvicorn.run(create_app(results, originals, db), host=host, port=port, log_level="warning")
 

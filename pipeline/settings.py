@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     """A PDF with more pages is read up to this many pages and flagged."""
     max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
 
+    # --- worker processes -------------------------------------------------------------------
+    worker_max_applications: int = Field(default=50, ge=0)
+    """Each OCR worker process is replaced after screening this many applications (0: never), so
+    memory an engine accumulates in a long-running service is given back (see docs/reliability.md)."""
+    worker_crash_retries: int = Field(default=2, ge=0)
+    """An application whose worker process dies while screening it is tried again this many times,
+    then reported as failed on its own (the rest of the batch is unaffected)."""
+
     # --- judgement ------------------------------------------------------------------------
     rules_file: Path | None = None
     """The rules file (star criteria, thresholds, readings); default ``pipeline/data/rules.yaml``."""
@@ -66,10 +74,16 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_prefix: str = ""
 
+    # --- reviewer web app -----------------------------------------------------------------
+    database_url: SecretStr | None = None
+    """SQLAlchemy URL of the reviewer app's database (``YUNSHEN_DATABASE_URL``); default the SQLite
+    file ``.yunshen/web.db``. Several app servers share one PostgreSQL database:
+    ``postgresql+psycopg://user:password@host/dbname``. Secret: a URL may carry a password."""
+
     def to_json(self) -> str:
         """Settings to hand to another process or a flow run: secrets left out (they are stored
         with flow-run parameters) — :meth:`from_json` takes them from the environment again."""
-        return self.model_dump_json(exclude={"s3_secret_key"})
+        return self.model_dump_json(exclude={"s3_secret_key", "database_url"})
 
     @classmethod
     def from_json(cls, payload: str) -> Settings:

@@ -73,8 +73,8 @@ class LocalStore:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        tmp.write_bytes(data)
         try:
+            tmp.write_bytes(data)  # inside the try: a full disk must not leave a half-written .part
             os.link(tmp, path)  # fails if another writer got there first
             return True
         except FileExistsError:

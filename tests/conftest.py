@@ -11,6 +11,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+# Every process the session starts inherits this marker: tests/leftovers.py (run by `make test`
+# after pytest) fails when one of them is still running.
+os.environ["YUNSHEN_TEST_SESSION"] = str(os.getpid())
 
 import pytest
 

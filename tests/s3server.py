@@ -38,6 +38,15 @@ class S3Server:
     proc: subprocess.Popen
     endpoint: str
     workdir: Path
+    cmd: list[str] | None = None
+    env: dict[str, str] | None = None
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Start the stopped server again: same ports, same data folder (what it stored survives)."""
+        assert self.cmd is not None and self.proc.poll() is not None
+        log = open(self.workdir / "weed.out", "ab")  # noqa: SIM115 - lives as long as the server
+        self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+        _wait_ready(self, timeout)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -82,7 +91,13 @@ def start_s3(workdir: Path, timeout: float = 60.0) -> S3Server:
     env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
     log = open(workdir / "weed.out", "wb")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    server = S3Server(proc, f"127.0.0.1:{s3_port}", workdir)
+    server = S3Server(proc, f"127.0.0.1:{s3_port}", workdir, cmd, env)
+    _wait_ready(server, timeout)
+    return server
+
+
+def _wait_ready(server: S3Server, timeout: float) -> None:
+    workdir, proc = server.workdir, server.proc
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -93,7 +108,7 @@ def start_s3(workdir: Path, timeout: float = 60.0) -> S3Server:
             if not c.bucket_exists("readiness"):
                 c.make_bucket("readiness")
             c.put_object("readiness", "ping", io.BytesIO(b"ok"), 2)
-            return server
+            return
         except Exception as exc:  # not up yet
             last = exc
             time.sleep(0.5)

@@ -16,31 +16,24 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from procs import processes  # noqa: E402 - run as a script from the Makefile
 
 MARKERS_CMDLINE = (b"/pytest-of-", b"/yunshen-pg-", b"/yunshen-prefect-")
 MARKER_ENV = b"YUNSHEN_TEST_SESSION="
 
 
-def _read(pid: str, name: str) -> bytes:
-    try:
-        with open(f"/proc/{pid}/{name}", "rb") as fh:
-            return fh.read()
-    except OSError:
-        return b""
-
-
 def leftovers() -> list[tuple[int, str]]:
     mine = {os.getpid(), os.getppid()}
     found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) in mine:
+    for p in processes():
+        if p.pid in mine or not p.alive:
             continue
-        stat = _read(pid, "stat")
-        if not stat or stat.rsplit(b")", 1)[-1].split()[0] in (b"Z", b"X"):
-            continue
-        cmdline = _read(pid, "cmdline")
-        if MARKER_ENV in _read(pid, "environ") or any(m in cmdline for m in MARKERS_CMDLINE):
-            found.append((int(pid), cmdline.replace(b"\0", b" ").decode(errors="replace")[:200]))
+        cmdline = p.read("cmdline")
+        if MARKER_ENV in p.read("environ") or any(m in cmdline for m in MARKERS_CMDLINE):
+            found.append((p.pid, p.cmdline[:200]))
     return found
 
 

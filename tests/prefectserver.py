@@ -19,24 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from s3server import free_port
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is ``pgid``, read from /proc."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:  # exited while we looked
-            continue
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state not in ("Z", "X"):
-            members.append(int(entry))
-    return members
+from procs import free_port, group_members
 
 
 def kill_group(proc: subprocess.Popen, grace: float = 10.0) -> None:

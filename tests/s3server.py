@@ -10,20 +10,15 @@ import io
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from procs import free_port
+
 ACCESS_KEY = "yunshen-test"
 SECRET_KEY = "yunshen-test-secret-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _weed() -> str:

@@ -21,7 +21,6 @@ import pytest
 from extractors.facts import ExtractionContext
 from extractors.form import (
     extract,
-    page_cells,
     parse_capital_yuan,
     parse_deployment,
     parse_person,

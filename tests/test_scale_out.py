@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import SAMPLES
-from prefectserver import group_members
+from procs import alive, children, group_members
 
 pytestmark = pytest.mark.slow
 
@@ -26,32 +26,6 @@ RUN_SPECIFIC = ("screened_at", "stats")  # clock and cache counters; everything 
 
 def _comparable(result: dict) -> dict:
     return {k: v for k, v in result.items() if k not in RUN_SPECIFIC}
-
-
-def _children() -> dict[int, str]:
-    """Live child processes of this (pytest) process: pid → command line."""
-    kids = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid() and fields[0] not in ("Z", "X"):
-            kids[int(entry)] = cmdline
-    return kids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +80,7 @@ def test_batch_on_dask_workers_with_prefect_server_equals_single_process_run(
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url, PREFECT_TASKS_REFRESH_CACHE: True}):
         single = screen_batch(str(intake), str(tmp_path / "out-single"), workers=1, settings_json=settings_json)
-        children_before = _children()
+        children_before = children(os.getpid())
         with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
             with Client(cluster) as client:
                 worker_pids = set(client.run(os.getpid).values())
@@ -150,11 +124,11 @@ def test_batch_on_dask_workers_with_prefect_server_equals_single_process_run(
 
     # the cluster is closed: its worker processes are gone
     deadline = time.monotonic() + 15
-    while any(_alive(p) for p in worker_pids) and time.monotonic() < deadline:
+    while any(alive(p) for p in worker_pids) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [p for p in worker_pids if _alive(p)]
+    assert not [p for p in worker_pids if alive(p)]
     # nothing new under this process but multiprocessing's resource tracker, which ends with it
-    new = {pid: cmd for pid, cmd in _children().items() if pid not in children_before}
+    new = {pid: cmd for pid, cmd in children(os.getpid()).items() if pid not in children_before}
     assert all("multiprocessing.resource_tracker" in cmd for cmd in new.values()), new
 
 
@@ -189,7 +163,7 @@ def test_ephemeral_prefect_server_outlives_a_sigkilled_parent_but_not_a_group_ki
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=10)
         time.sleep(3)
-        assert [p for p in server if _alive(p)] == server, "ephemeral server died with its parent"
+        assert [p for p in server if alive(p)] == server, "ephemeral server died with its parent"
     finally:
         try:
             os.killpg(parent.pid, signal.SIGKILL)

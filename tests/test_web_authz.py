@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from starlette.routing import Mount
 from builders import image_bytes, render_lines
 from pipeline.model import Applicant, DocumentFields, DocumentResult, Evidence, Flag, PageSummary, ScreeningResult, Verdict
 from pipeline.web.results import flag_keys
-from test_web import NANJING_USCC, PASSWORD, WUXI_USCC, build_world, client_for, csrf_of
+from test_web import NANJING_USCC, PASSWORD, WUXI_USCC, build_world, csrf_of
 
 ROLES = ("anonymous", "city_a", "city_b", "province", "admin")
 ACCOUNT = {"city_a": "wuxi", "city_b": "nanjing", "province": "prov", "admin": "admin"}

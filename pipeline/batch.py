@@ -10,11 +10,7 @@ from pipeline.model import ScreeningResult
 log = logging.getLogger(__name__)
 
 
-def add_cross_application_flags(results: dict[Path, ScreeningResult]) -> list[ScreeningResult]:
-    """The same invoice or screenshot in two applications: flagged in both."""
-    from pipeline.crosscheck import cross_check
-
-    extra = cross_check([(result, path) for path, result in results.items()])
+def _with_cross_flags(results: dict[Path, ScreeningResult], extra: dict) -> list[ScreeningResult]:
     out = []
     for result in results.values():
         flags = extra.get(result.application_id) or []
@@ -22,22 +18,64 @@ def add_cross_application_flags(results: dict[Path, ScreeningResult]) -> list[Sc
     return sorted(out, key=lambda r: r.application_id)
 
 
-def page_images_for(results: dict[Path, ScreeningResult]):  # noqa: ANN201 - a PageImages callable
-    """Page renderings for the report, from each application's own folder (zips: none yet)."""
-    from pipeline.report import render_page_image
+def add_cross_application_flags(results: dict[Path, ScreeningResult]) -> list[ScreeningResult]:
+    """The same invoice or screenshot in two applications: flagged in both."""
+    from pipeline.crosscheck import cross_check
 
-    folders = {r.application_id: path for path, r in results.items() if path.is_dir()}
+    return _with_cross_flags(results, cross_check([(result, path) for path, result in results.items()]))
+
+
+class _ZipMembers:
+    """The members of the most recently asked-for zip, read once (the report goes application by
+    application, so one archive in memory at a time is enough)."""
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+        self._files: dict[str, bytes] = {}
+
+    def get(self, path: Path, file: str) -> bytes | None:
+        if path != self._path:
+            from pipeline.ingest import load_application
+            from pipeline.settings import Settings
+
+            source = load_application(path, Settings())
+            self._path = path
+            self._files = {f.relpath: f.data for f in source.files if f.error is None}
+        return self._files.get(file)
+
+
+def page_images_for(results: dict[Path, ScreeningResult]):  # noqa: ANN201 - a PageImages callable
+    """Page renderings for the report, from each application's own folder or zip.
+
+    A zip's members are named in the result as ingest names them (single top folder dropped,
+    GBK names decoded), so they are looked up through :func:`pipeline.ingest.load_application`.
+    """
+    from pipeline.report import render_page_bytes, render_page_image
+
+    where = {r.application_id: path for path, r in results.items()}
+    zips = _ZipMembers()
 
     def page_images(application_id: str, file: str, page: int) -> bytes | None:
-        folder = folders.get(application_id)
-        return render_page_image(folder, file, page) if folder else None
+        path = where.get(application_id)
+        if path is None:
+            return None
+        if path.is_dir():
+            return render_page_image(path, file, page)
+        if path.is_file():
+            data = zips.get(path, file)
+            return render_page_bytes(data, file, page) if data else None
+        return None
 
     return page_images
 
 
 def cross_check_and_report(results: dict[Path, ScreeningResult], out: Path) -> list[ScreeningResult]:
+    """Cross-application flags (duplicate invoices, reused screenshots) added to each result, and
+    ``summary.xlsx``/``summary.csv``/HTML pages written, reused contract numbers included."""
+    from pipeline.crosscheck import cross_check_report
     from pipeline.report import write_report
 
-    final = add_cross_application_flags(results)
-    write_report(final, out, page_images_for(results))
+    report = cross_check_report([(result, path) for path, result in results.items()])
+    final = _with_cross_flags(results, report.flags)
+    write_report(final, out, page_images_for(results), report.reused_contracts)
     return final

@@ -2,7 +2,9 @@
 
 Everything here reads :class:`~pipeline.model.ScreeningResult` objects only; page images come from a
 caller-supplied ``page_images(application_id, file, page)`` so the report does not care where the
-originals live (local folder, S3).
+originals live (local folder, zip, S3). ``summary.xlsx`` has three sheets: one row per application,
+every flag, and the contract numbers found in more than one application of the batch (reused
+contracts have no result-v1 flag code, so they are reported here and on the pages involved).
 
 Page-image contract: ``page_images`` returns the page *as the file shows it* — an image file with its
 EXIF orientation applied, a PDF page as pdfium renders it (its ``/Rotate`` applied). The report then
@@ -25,9 +27,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.model import CHECKLIST_GROUPS, DocumentResult, Evidence, ScreeningResult
+
+if TYPE_CHECKING:
+    from pipeline.crosscheck import ReusedContract
 
 log = logging.getLogger(__name__)
 
@@ -100,19 +105,36 @@ def render_page_image(
 ) -> bytes | None:
     """A PNG of page ``page`` (from 1) of ``app_dir/file``, longer side at most ``max_side`` pixels.
 
-    PDFs are rendered with pypdfium2, images read with Pillow (EXIF orientation applied, frame
-    ``page`` of a multi-page TIFF). ``rotation`` turns the result clockwise; leave it 0 when the image
-    feeds :func:`write_report`, which applies ``page_info`` rotations itself. Returns ``None`` for
-    a missing, unreadable or encrypted file, or a page that does not exist; never raises for bad input.
+    ``rotation`` turns the result clockwise; leave it 0 when the image feeds :func:`write_report`,
+    which applies ``page_info`` rotations itself. Returns ``None`` for a missing file, a path outside
+    ``app_dir``, or whatever :func:`render_page_bytes` refuses; never raises for bad input.
     """
-    from PIL import Image, ImageOps
-
     path = (Path(app_dir) / file).resolve()
     try:
         if not path.is_relative_to(Path(app_dir).resolve()) or not path.is_file() or page < 1:
             return None
         data = path.read_bytes()
-        if data[:5] == b"%PDF-" or path.suffix.lower() == ".pdf":
+    except OSError as exc:
+        log.info("no image for %s page %d: %s", file, page, type(exc).__name__)
+        return None
+    return render_page_bytes(data, file, page, max_side, rotation)
+
+
+def render_page_bytes(
+    data: bytes, name: str, page: int, max_side: int = THUMB_MAX_SIDE, rotation: int = 0
+) -> bytes | None:
+    """A PNG of page ``page`` (from 1) of a file's bytes (``name`` only hints PDF by its suffix).
+
+    The bytes may come from a folder, a zip member or a store. PDFs are rendered with pypdfium2,
+    images read with Pillow (EXIF orientation applied, frame ``page`` of a multi-page TIFF).
+    Returns ``None`` for unreadable or encrypted bytes or a page that does not exist; never raises.
+    """
+    from PIL import Image, ImageOps
+
+    try:
+        if page < 1 or not data:
+            return None
+        if data[:5] == b"%PDF-" or str(name).lower().endswith(".pdf"):
             img = _render_pdf_page(data, page, max_side)
         else:
             with Image.open(io.BytesIO(data)) as src:
@@ -129,7 +151,7 @@ def render_page_image(
             return None
         return _encode(_upright(img, rotation))
     except Exception as exc:  # noqa: BLE001 - a bad original must not stop the report
-        log.info("no image for %s page %d: %s", file, page, type(exc).__name__)
+        log.info("no image for %s page %d: %s", name, page, type(exc).__name__)
         return None
 
 
@@ -209,6 +231,14 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("提示 (Info)", "infos", "0"),
     ("详情页 (Detail page)", "page", None),
 )
+REUSED_CONTRACT_COLUMNS: tuple[str, ...] = (
+    "合同编号 (Contract number)",
+    "申请编号 A (Application A)",
+    "文件 A (File A)",
+    "申请编号 B (Application B)",
+    "文件 B (File B)",
+)
+"""Sheet 3: the same contract number in two applications (no result-v1 flag code fits)."""
 FLAG_COLUMNS: tuple[str, ...] = (
     "申请编号 (Application ID)",
     "代码 (Code)",
@@ -279,8 +309,11 @@ def _style_sheet(ws: Any, widths: Sequence[int]) -> None:
     ws.auto_filter.ref = ws.dimensions
 
 
-def write_xlsx(results: Sequence[ScreeningResult], path: Path) -> None:
-    """``summary.xlsx``: sheet 1 one row per application, sheet 2 every flag."""
+def write_xlsx(
+    results: Sequence[ScreeningResult], path: Path, reused_contracts: Sequence[ReusedContract] = ()
+) -> None:
+    """``summary.xlsx``: sheet 1 one row per application, sheet 2 every flag, sheet 3 the contract
+    numbers found in more than one application of the batch (header only when there are none)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -339,6 +372,22 @@ def write_xlsx(results: Sequence[ScreeningResult], path: Path) -> None:
     widths[3] = min(widths[3], 60)
     fs.freeze_panes = "A2"
     _style_sheet(fs, widths)
+
+    cs = wb.create_sheet("重复合同")
+    cs.append(list(REUSED_CONTRACT_COLUMNS))
+    widths = [min(_display_width(h), 16) for h in REUSED_CONTRACT_COLUMNS]
+    known = {r.application_id for r in results}
+    for r, rc in enumerate(reused_contracts, start=2):
+        values = [rc.number, rc.a.app, rc.a.file, rc.b.app, rc.b.file]
+        for c, value in enumerate(values, start=1):
+            _set(cs.cell(row=r, column=c), value)
+            widths[c - 1] = max(widths[c - 1], _display_width(value))
+        for c, app_id in ((2, rc.a.app), (4, rc.b.app)):
+            if app_id in known:
+                cs.cell(row=r, column=c).hyperlink = f"applications/{page_name(app_id)}#reused-contracts"
+                cs.cell(row=r, column=c).style = "Hyperlink"
+    cs.freeze_panes = "A2"
+    _style_sheet(cs, widths)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
 
@@ -467,7 +516,9 @@ def _pages_to_show(doc: DocumentResult, with_boxes: Iterable[int]) -> tuple[list
     return shown, max(0, total - len([p for p in shown if p <= total]))
 
 
-def _application_view(result: ScreeningResult, page_images: PageImages) -> dict[str, Any]:
+def _application_view(
+    result: ScreeningResult, page_images: PageImages, reused_contracts: Sequence[ReusedContract] = ()
+) -> dict[str, Any]:
     docs = result.documents
     anchors = _Anchors(docs)
 
@@ -542,7 +593,22 @@ def _application_view(result: ScreeningResult, page_images: PageImages) -> dict[
         "docs": doc_views,
         "fmt": _fmt,
         "boxes_total": sum(len(b) for b in anchors.boxes.values()),
+        "reused_contracts": _reused_for(result.application_id, reused_contracts, anchors),
     }
+
+
+def _reused_for(
+    application_id: str, reused: Sequence[ReusedContract], anchors: _Anchors
+) -> list[dict[str, Any]]:
+    """This application's side of each reused-contract pair: its file, the other application's."""
+    out = []
+    for rc in reused:
+        for me, other in ((rc.a, rc.b), (rc.b, rc.a)):
+            if me.app == application_id:
+                out.append({"number": rc.number, "file": me.file, "target": anchors.doc(me.file),
+                            "other_app": other.app, "other_file": other.file,
+                            "other_page": page_name(other.app)})
+    return out
 
 
 def _environment() -> Any:
@@ -559,9 +625,12 @@ def _environment() -> Any:
     return env
 
 
-def render_application_html(result: ScreeningResult, page_images: PageImages) -> str:
+def render_application_html(
+    result: ScreeningResult, page_images: PageImages, reused_contracts: Sequence[ReusedContract] = ()
+) -> str:
     """The self-contained HTML page of one application (inline CSS, page images as data URIs)."""
-    return _environment().get_template("application.html.j2").render(**_application_view(result, page_images))
+    view = _application_view(result, page_images, reused_contracts)
+    return _environment().get_template("application.html.j2").render(**view)
 
 
 # ============================================================================ entry point
@@ -575,8 +644,16 @@ class ReportFiles:
     """Application id → its HTML page."""
 
 
-def write_report(results: list[ScreeningResult], out_dir: Path, page_images: PageImages) -> ReportFiles:
+def write_report(
+    results: list[ScreeningResult],
+    out_dir: Path,
+    page_images: PageImages,
+    reused_contracts: Sequence[ReusedContract] = (),
+) -> ReportFiles:
     """Write ``summary.xlsx``, ``summary.csv`` and ``applications/<id>.html`` into ``out_dir``.
+
+    ``reused_contracts`` (from :func:`pipeline.crosscheck.cross_check_report`) go to the
+    workbook's third sheet and to the pages of the applications involved.
 
     Rows follow the order of ``results``. ``page_images`` is called once per page shown; it may
     return ``None`` (or raise) for a page it cannot supply: that page is drawn as a placeholder of
@@ -592,9 +669,9 @@ def write_report(results: list[ScreeningResult], out_dir: Path, page_images: Pag
     pages: dict[str, Path] = {}
     for result, name in zip(results, names):
         path = pages_dir / name
-        path.write_text(render_application_html(result, page_images), encoding="utf-8")
+        path.write_text(render_application_html(result, page_images, reused_contracts), encoding="utf-8")
         pages[result.application_id] = path
     files = ReportFiles(xlsx=out_dir / "summary.xlsx", csv=out_dir / "summary.csv", pages=pages)
-    write_xlsx(results, files.xlsx)
+    write_xlsx(results, files.xlsx, reused_contracts)
     write_csv(results, files.csv)
     return files

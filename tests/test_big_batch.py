@@ -5,8 +5,8 @@ with one top folder inside (as a city clerk would upload them), as zips of renam
 zips, and one deliberately broken application (a truncated zip that does not open). Mostly zips on
 purpose: screenshots in zips are compared by sha256 only (crosscheck reads pixels from folders),
 and the pixel comparison of template-sibling screenshots grows with the square of the copies —
-with four folder copies of each sample the cross-check alone took ≈ 8 min under load. The OCR cache is a copy of
-the session's warmed ``sample_store`` (content-keyed, so the copies need no OCR), which keeps this
+with four folder copies of each sample, cross-check + report took ≈ 10 min (load ≈ 8) against
+≈ 2 min now. The OCR cache is a copy of the session's warmed ``sample_store`` (content-keyed, so the copies need no OCR), which keeps this
 test at a few minutes. Copies share invoices, contracts and screenshots, so the cross-application
 checks must fire between them.
 

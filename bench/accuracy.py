@@ -64,6 +64,9 @@ def main() -> int:
     print(f"verdict exact       {rep.verdict_exact}/{rep.applications}")
     p, r, f1 = rep.flag_prf
     print(f"flags               P {p:.3f}  R {r:.3f}  ({rep.flag_tp} tp, {rep.flag_fp} fp, {rep.flag_fn} fn)")
+    p, r, _ = rep.seal_prf
+    print(f"seals               P {p:.3f}  R {r:.3f}  ({rep.seal_found}/{rep.seal_true} found, {rep.seal_false} false); "
+          f"party {rep.seal_party_accuracy:.3f} ({rep.seal_party_correct}/{rep.seal_found})")
     for title, key in (("by kind", lambda row: row[2]), ("by rendering", lambda row: row[3]),
                        ("by field", lambda row: f"{row[2]}.{row[4].field.split('[')[0].split('.')[0]}")):
         print(f"-- {title}")

@@ -10,7 +10,7 @@ the truth does not have is an error too: the pipeline must never guess.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +132,13 @@ class SampleReport:
     flag_tp: int = 0
     flag_fp: int = 0
     flag_fn: int = 0
+    seal_true: int = 0
+    seal_found: int = 0
+    """True seals found: a result seal on the same page whose box overlaps it at IoU ≥ 0.5."""
+    seal_false: int = 0
+    """Result seals matching no true seal."""
+    seal_party_correct: int = 0
+    """Found seals whose matched party is the true one."""
     app_errors: list = field(default_factory=list)
 
     @staticmethod
@@ -147,6 +154,50 @@ class SampleReport:
     @property
     def flag_prf(self) -> tuple[float, float, float]:
         return self._f1(self.flag_tp, self.flag_fp, self.flag_fn)
+
+    @property
+    def seal_prf(self) -> tuple[float, float, float]:
+        return self._f1(self.seal_found, self.seal_false, self.seal_true - self.seal_found)
+
+    @property
+    def seal_party_accuracy(self) -> float:
+        return self.seal_party_correct / self.seal_found if self.seal_found else 1.0
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``[x0, y0, x1, y1]`` boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _score_seals(report: SampleReport, app: str, file: str, truth: list[dict], found: list[Any]) -> None:
+    """Greedy one-to-one matching per page, best overlap first (IoU ≥ 0.5, as bench/seals.py)."""
+    report.seal_true += len(truth)
+    pairs = sorted(
+        ((iou(t["bbox"], list(s.bbox)), i, j) for i, t in enumerate(truth) for j, s in enumerate(found)
+         if int(t.get("page", 1)) == s.page),
+        reverse=True,
+    )
+    used_t: set[int] = set()
+    used_f: set[int] = set()
+    for overlap, i, j in pairs:
+        if overlap < 0.5 or i in used_t or j in used_f:
+            continue
+        used_t.add(i)
+        used_f.add(j)
+        report.seal_found += 1
+        if found[j].party == truth[i].get("party"):
+            report.seal_party_correct += 1
+        else:
+            report.app_errors.append((app, "seal party", file, truth[i].get("party"), found[j].party))
+    report.seal_false += len(found) - len(used_f)
+    for i, t in enumerate(truth):
+        if i not in used_t:
+            report.app_errors.append((app, "seal missed", file, t.get("page"), t.get("text")))
 
 
 def flag_key(flag: Any) -> tuple:
@@ -172,6 +223,7 @@ def score_application(report: SampleReport, truth: dict, result: Any, *, skip_fl
         else:
             report.kind_errors.append((app, t_doc["file"], t_doc["kind"], doc.kind if doc else None))
         predicted = doc.fields.model_dump() if doc is not None else {}
+        _score_seals(report, app, t_doc["file"], t_doc.get("seals") or [], list(doc.seals) if doc is not None else [])
         for item in score_fields(t_doc.get("fields") or {}, predicted):
             report.field_items.append((app, t_doc["file"], t_doc["kind"], t_doc["rendering"], item))
     exp = truth["expected"]

@@ -63,6 +63,18 @@ def test_spend_and_verdict_exact(report):
     assert report.verdict_exact == report.applications, errors
 
 
+def test_seal_recall_and_party(report):
+    """Issue #3: seals found (same page, IoU ≥ 0.5) recall ≥ 0.95 and matched party ≥ 0.95."""
+    p, r, _ = report.seal_prf
+    errors = [e for e in report.app_errors if e[1].startswith("seal")]
+    print(f"seals: {report.seal_found}/{report.seal_true} found, {report.seal_false} false, "
+          f"party {report.seal_party_correct}/{report.seal_found}")
+    assert report.seal_true >= 90  # the samples carry ~97 seals: a truth that lost them cannot pass
+    assert r >= 0.95, errors
+    assert report.seal_party_accuracy >= 0.95, errors
+    assert p >= 0.95, errors
+
+
 def test_subdomain_f1(report):
     p, r, f1 = report.subdomain_prf
     assert f1 >= 0.97, [e for e in report.app_errors if e[1] == "subdomains"]

@@ -25,35 +25,17 @@ def add_cross_application_flags(results: dict[Path, ScreeningResult]) -> list[Sc
     return _with_cross_flags(results, cross_check([(result, path) for path, result in results.items()]))
 
 
-class _ZipMembers:
-    """The members of the most recently asked-for zip, read once (the report goes application by
-    application, so one archive in memory at a time is enough)."""
-
-    def __init__(self) -> None:
-        self._path: Path | None = None
-        self._files: dict[str, bytes] = {}
-
-    def get(self, path: Path, file: str) -> bytes | None:
-        if path != self._path:
-            from pipeline.ingest import load_application
-            from pipeline.settings import Settings
-
-            source = load_application(path, Settings())
-            self._path = path
-            self._files = {f.relpath: f.data for f in source.files if f.error is None}
-        return self._files.get(file)
-
-
 def page_images_for(results: dict[Path, ScreeningResult]):  # noqa: ANN201 - a PageImages callable
     """Page renderings for the report, from each application's own folder or zip.
 
     A zip's members are named in the result as ingest names them (single top folder dropped,
     GBK names decoded), so they are looked up through :func:`pipeline.ingest.load_application`.
     """
+    from pipeline.ingest import DocumentBytes
     from pipeline.report import render_page_bytes, render_page_image
 
     where = {r.application_id: path for path, r in results.items()}
-    zips = _ZipMembers()
+    zips = DocumentBytes()
 
     def page_images(application_id: str, file: str, page: int) -> bytes | None:
         path = where.get(application_id)

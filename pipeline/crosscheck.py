@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from pipeline.flags import make_flag
+from pipeline.ingest import DocumentBytes
 from pipeline.model import DocumentResult, Evidence, Flag, ScreeningResult, clamp_bbox
 
 App = tuple[ScreeningResult, Path]
@@ -204,14 +205,15 @@ class _Shot:
     ref: DocRef
     sha256: str
     account: str | None
-    path: Path | None = None
+    source: tuple[Path, str] | None = None
+    """(application folder or zip, file name in the result): where the pixels are re-read from."""
     max_side: int = 1280
     hashes: np.ndarray | None = None  # phash_variants
     _features: tuple | None = field(default=None, repr=False)
 
     @property
     def gray(self) -> np.ndarray | None:
-        return _cached_gray(self.path, self.max_side) if self.path else None
+        return _cached_gray(self.source, self.max_side) if self.source else None
 
     def features(self, params: ScreenParams) -> tuple:
         """ORB keypoints (in full-resolution pixels) and descriptors, found at reduced size."""
@@ -226,18 +228,28 @@ class _Shot:
         return self._features
 
 
+_DOCUMENTS = DocumentBytes(keep=8)
+"""Screenshots are re-read from their folders and zips (a few zips' members kept in memory)."""
+
+
 @lru_cache(maxsize=64)
-def _cached_gray(path: Path, max_side: int) -> np.ndarray | None:
-    return load_gray(path, max_side)
+def _cached_gray(source: tuple[Path, str], max_side: int) -> np.ndarray | None:
+    data = _DOCUMENTS.get(*source)
+    return decode_gray(data, max_side) if data else None
 
 
 def load_gray(path: Path, max_side: int = 1280) -> np.ndarray | None:
-    """The image as 8-bit grey, longest side at most ``max_side``; None if it cannot be decoded."""
+    """The image file as 8-bit grey, longest side at most ``max_side``; None if it cannot be read."""
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)
+        return decode_gray(Path(path).read_bytes(), max_side)
     except OSError:
         return None
-    img = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+
+
+def decode_gray(data: bytes, max_side: int = 1280) -> np.ndarray | None:
+    """Image bytes as 8-bit grey, longest side at most ``max_side``; None if they do not decode."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if buf.size else None
     if img is None:
         return None
     scale = max_side / max(img.shape)
@@ -297,11 +309,11 @@ def _shots(apps: Sequence[App], params: ScreenParams) -> list[_Shot]:
                 continue
             extra = doc.fields.model_extra or {}
             shot = _Shot(DocRef(res.application_id, doc.file), doc.sha256, _norm_name(extra.get("account_name")))
-            path = Path(folder) / doc.file
-            if path.suffix.lower() in IMAGE_SUFFIXES:
-                gray = load_gray(path, params.max_side)
+            if Path(doc.file).suffix.lower() in IMAGE_SUFFIXES:
+                data = _DOCUMENTS.get(Path(folder), doc.file)
+                gray = decode_gray(data, params.max_side) if data else None
                 if gray is not None:
-                    shot.path, shot.max_side = path, params.max_side
+                    shot.source, shot.max_side = (Path(folder), doc.file), params.max_side
                     shot.hashes = phash_variants(gray, params.hash_trim)
             shots.append(shot)
     return shots
@@ -320,6 +332,7 @@ def screenshot_matches(apps: Sequence[App], params: ScreenParams | None = None) 
         else:
             out.append(compare_shots(a, b, params, d))
     _cached_gray.cache_clear()
+    _DOCUMENTS.clear()
     return out
 
 

@@ -473,3 +473,42 @@ def load_application(path: Path, settings: Settings) -> ApplicationSource:
         files, err = _walk_zip(path, settings)
         return ApplicationSource(app_id, path, tuple(files), err)
     return ApplicationSource(app_id, path, tuple(_walk_folder(path, settings)))
+
+
+class DocumentBytes:
+    """A document's bytes by the name the result gives it, from its application folder or zip.
+
+    A zip member is named in results as ingest names it (single top folder dropped, GBK names
+    decoded), so zips are read through :func:`load_application`. Batch-level work (reports,
+    cross-application checks) goes application by application, so only the members of the
+    ``keep`` most recently asked-for zips stay in memory.
+    """
+
+    def __init__(self, settings: Settings | None = None, keep: int = 1) -> None:
+        self._settings = settings
+        self._keep = max(1, keep)
+        self._zips: dict[Path, dict[str, bytes]] = {}  # insertion order = least recently used first
+
+    def get(self, application: Path, file: str) -> bytes | None:
+        application = Path(application)
+        if application.is_dir():
+            path = application / file
+            try:
+                inside = path.resolve().is_relative_to(application.resolve())
+                return path.read_bytes() if inside and path.is_file() else None
+            except OSError:
+                return None
+        if not application.is_file():
+            return None
+        members = self._zips.pop(application, None)
+        if members is None:
+            source = load_application(application, self._settings or Settings())
+            members = {f.relpath: f.data for f in source.files if f.error is None}
+        self._zips[application] = members
+        while len(self._zips) > self._keep:
+            self._zips.pop(next(iter(self._zips)))
+        return members.get(file)
+
+    def clear(self) -> None:
+        self._zips.clear()
+

@@ -235,6 +235,25 @@ def test_flags_for_planted_reuse_name_the_other_application(planted_reports):
     assert all(not fs for app, fs in flags.items() if app.startswith("SIB-"))
 
 
+def test_reuse_is_found_when_the_copy_is_inside_a_zip_application(tmp_path):
+    """Zip applications are compared on pixels too, not only on identical bytes."""
+    import zipfile
+
+    app, file = PLANT_SOURCES[0]
+    img = Image.open(SAMPLES / app / file).convert("RGB")
+    copy = bench.degrade(img, random.Random(11))  # re-compressed, slightly cropped: other bytes
+    zpath = tmp_path / "COPY.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:  # one top folder, dropped by ingest's naming
+        zf.writestr("COPY/截图/copy.jpg", copy)
+    original = bench.screenshot_doc(file, (SAMPLES / app / file).read_bytes(), None)
+    copied = bench.screenshot_doc("截图/copy.jpg", copy, None)
+    assert original.sha256 != copied.sha256
+    report = cross_check_report([(_result("ORIG", [original]), SAMPLES / app), (_result("COPY", [copied]), zpath)])
+    assert [(str(m.a), str(m.b)) for m in report.screen_matches if m.reused] == [
+        ("COPY:截图/copy.jpg", f"ORIG:{file}")
+    ]
+
+
 def test_crop_tolerant_hash_keeps_a_cropped_copy_close():
     import cv2
     import numpy as np

@@ -18,6 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 OcrEngineName = Literal["rapidocr", "paddleocr", "tesseract"]
 
 
+SECRET_FIELDS = ("s3_secret_key", "database_url")
+"""Settings never serialised by :meth:`Settings.to_json`."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YUNSHEN_", frozen=True, extra="ignore")
 
@@ -83,11 +87,24 @@ class Settings(BaseSettings):
     def to_json(self) -> str:
         """Settings to hand to another process or a flow run: secrets left out (they are stored
         with flow-run parameters) — :meth:`from_json` takes them from the environment again."""
-        return self.model_dump_json(exclude={"s3_secret_key", "database_url"})
+        return self.model_dump_json(exclude=set(SECRET_FIELDS))
+
+    def secrets(self) -> dict[str, str]:
+        """The secret settings in plain text, for a child process's start-up arguments (never for
+        flow parameters or logs). A worker process must not rely on the environment for them: a
+        forkserver keeps the environment of the moment it started."""
+        out = {}
+        for name in SECRET_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.get_secret_value()
+        return out
 
     @classmethod
-    def from_json(cls, payload: str) -> Settings:
-        return cls(**json.loads(payload))
+    def from_json(cls, payload: str, secrets: dict[str, str] | None = None) -> Settings:
+        """Settings from :meth:`to_json`; secrets from ``secrets`` (:meth:`secrets`) or else the
+        environment."""
+        return cls(**{**json.loads(payload), **(secrets or {})})
 
     def ocr_fingerprint(self) -> str:
         """A short digest of every setting that changes what OCR returns for the same bytes."""

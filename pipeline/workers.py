@@ -33,10 +33,10 @@ _STATE: dict[str, object] = {}
 _STATE_LOCK = threading.Lock()
 
 
-def init_worker(settings_json: str) -> None:
+def init_worker(settings_json: str, secrets: dict[str, str] | None = None) -> None:
     from pipeline.pages import OcrRunner
 
-    settings = Settings.from_json(settings_json)
+    settings = Settings.from_json(settings_json, secrets)
     _STATE["settings"] = settings
     _STATE["ocr"] = OcrRunner.from_settings(settings)
     _STATE["settings_json"] = settings_json
@@ -126,7 +126,7 @@ class ScreeningPool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("forkserver"),  # no fork of a threaded parent
             initializer=init_worker,
-            initargs=(self.settings.to_json(),),
+            initargs=(self.settings.to_json(), self.settings.secrets()),
         )
 
     def __enter__(self) -> ScreeningPool:
@@ -136,7 +136,7 @@ class ScreeningPool:
             self._supervisor = threading.Thread(target=self._supervise, name="screening-pool", daemon=True)
             self._supervisor.start()
         else:
-            init_worker(self.settings.to_json())
+            init_worker(self.settings.to_json(), self.settings.secrets())
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -27,7 +27,7 @@ import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
@@ -324,13 +324,23 @@ def screenshot_matches(apps: Sequence[App], params: ScreenParams | None = None) 
     params = params or ScreenParams()
     shots = _shots(apps, params)
     out = []
+    # The same two images (same bytes, same account names) compare the same way wherever they
+    # appear: a batch holding copies of one application would otherwise align them once per copy.
+    decided: dict[tuple, ScreenMatch] = {}
     for i, j, d in _candidates(shots, params.hash_candidate_distance):
         a, b = (shots[i], shots[j]) if shots[i].ref <= shots[j].ref else (shots[j], shots[i])
         if d == 0 and a.sha256 and a.sha256 == b.sha256:
             out.append(ScreenMatch(a.ref, b.ref, True, "sha256", hash_distance=0, overlap=1.0,
                                    bbox_a=(0, 0, 1, 1), bbox_b=(0, 0, 1, 1)))
-        else:
-            out.append(compare_shots(a, b, params, d))
+            continue
+        key = (a.sha256, b.sha256, a.account, b.account) if a.sha256 and b.sha256 else None
+        if key is not None and key in decided:
+            out.append(replace(decided[key], a=a.ref, b=b.ref))
+            continue
+        match = compare_shots(a, b, params, d)
+        if key is not None:
+            decided[key] = match
+        out.append(match)
     _cached_gray.cache_clear()
     _DOCUMENTS.clear()
     return out

@@ -254,6 +254,28 @@ def test_reuse_is_found_when_the_copy_is_inside_a_zip_application(tmp_path):
     ]
 
 
+def test_the_same_two_images_are_aligned_once_however_many_applications_carry_them(tmp_path, monkeypatch):
+    import pipeline.crosscheck as cc
+
+    app, file = PLANT_SOURCES[1]
+    original = (SAMPLES / app / file).read_bytes()
+    copy = bench.degrade(Image.open(SAMPLES / app / file).convert("RGB"), random.Random(5))
+    batch = [(_result("ORIG", [_shot_doc(tmp_path / "ORIG", "a.png", original, None)]), tmp_path / "ORIG")]
+    for k in range(3):  # the same re-compressed copy submitted by three applications
+        folder = tmp_path / f"COPY{k}"
+        batch.append((_result(f"COPY{k}", [_shot_doc(folder, "b.jpg", copy, None)]), folder))
+    calls = []
+    real = cc.compare_shots
+    monkeypatch.setattr(cc, "compare_shots", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    matches = screenshot_matches(batch)
+    reused = sorted((str(m.a), str(m.b)) for m in matches if m.reused)
+    assert reused == [
+        ("COPY0:b.jpg", "COPY1:b.jpg"), ("COPY0:b.jpg", "COPY2:b.jpg"), ("COPY0:b.jpg", "ORIG:a.png"),
+        ("COPY1:b.jpg", "COPY2:b.jpg"), ("COPY1:b.jpg", "ORIG:a.png"), ("COPY2:b.jpg", "ORIG:a.png"),
+    ]
+    assert len(calls) == 1  # the copies among themselves are equal bytes; the original is aligned once
+
+
 def test_crop_tolerant_hash_keeps_a_cropped_copy_close():
     import cv2
     import numpy as np

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from rapidfuzz import fuzz  # noqa: E402
 
 from extractors.seals import SealFinding, find_seals, split_seal_text  # noqa: E402
+from pipeline.evaluation import match_boxes  # noqa: E402
 
 
 @dataclass
@@ -58,15 +59,10 @@ class Tally:
     def add(self, found: list[SealFinding], truth: list[dict[str, Any]], where: str) -> None:
         self.truth += len(truth)
         self.found += len(found)
-        cands = sorted(((_iou(f.bbox, t["bbox"]), i, j) for i, f in enumerate(found)
-                        for j, t in enumerate(truth)), reverse=True)
-        used_f: set[int] = set()
-        used_t: set[int] = set()
-        for v, i, j in cands:
-            if v < 0.5 or i in used_f or j in used_t:
-                continue
-            used_f.add(i)
-            used_t.add(j)
+        pairs = match_boxes([t["bbox"] for t in truth], [f.bbox for f in found])
+        used_t = {j for j, _, _ in pairs}
+        used_f = {i for _, i, _ in pairs}
+        for j, i, v in pairs:
             f, t = found[i], truth[j]
             self.matched += 1
             self.ious.append(v)
@@ -105,14 +101,6 @@ class Tally:
             "cpu_seconds_per_page": round(self.cpu / self.pages, 3) if self.pages else None,
         }
         return out
-
-
-def _iou(a, b) -> float:  # noqa: ANN001
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 # --------------------------------------------------------------------------- samples

@@ -10,7 +10,7 @@ the truth does not have is an error too: the pipeline must never guess.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,21 +174,42 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def _score_seals(report: SampleReport, app: str, file: str, truth: list[dict], found: list[Any]) -> None:
-    """Greedy one-to-one matching per page, best overlap first (IoU ≥ 0.5, as bench/seals.py)."""
-    report.seal_true += len(truth)
+def match_boxes(
+    truth: Sequence[Sequence[float]],
+    found: Sequence[Sequence[float]],
+    min_iou: float = 0.5,
+    comparable: Callable[[int, int], bool] | None = None,
+) -> list[tuple[int, int, float]]:
+    """One-to-one (truth index, found index, IoU) pairs, best overlap first, each ≥ ``min_iou``;
+    ``comparable(i, j)`` restricts which may pair at all (e.g. the same page)."""
     pairs = sorted(
-        ((iou(t["bbox"], list(s.bbox)), i, j) for i, t in enumerate(truth) for j, s in enumerate(found)
-         if int(t.get("page", 1)) == s.page),
+        ((iou(t, f), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)
+         if comparable is None or comparable(i, j)),
         reverse=True,
     )
     used_t: set[int] = set()
     used_f: set[int] = set()
+    out = []
     for overlap, i, j in pairs:
-        if overlap < 0.5 or i in used_t or j in used_f:
+        if overlap < min_iou or i in used_t or j in used_f:
             continue
         used_t.add(i)
         used_f.add(j)
+        out.append((i, j, overlap))
+    return out
+
+
+def _score_seals(report: SampleReport, app: str, file: str, truth: list[dict], found: list[Any]) -> None:
+    """Seals matched on the same page at IoU ≥ 0.5 (as bench/seals.py), then their parties."""
+    report.seal_true += len(truth)
+    pairs = match_boxes(
+        [t["bbox"] for t in truth],
+        [list(s.bbox) for s in found],
+        comparable=lambda i, j: int(truth[i].get("page", 1)) == found[j].page,
+    )
+    used_t = {i for i, _, _ in pairs}
+    used_f = {j for _, j, _ in pairs}
+    for i, j, _ in pairs:
         report.seal_found += 1
         if found[j].party == truth[i].get("party"):
             report.seal_party_correct += 1

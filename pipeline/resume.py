@@ -3,8 +3,10 @@
 A finished screening is stored as ``results/<application>/<rules version>/<screening key>.json``
 (the key covers content, OCR engine and version, settings, rules and yunshen version — never
 paths), then a *screening record* ``batch/screenings/<application>/<screening key>/<run>.json``
-is added. A restarted batch loads stored results instead of screening again; the records count
-completed screenings, so "nothing screened twice" is something one can check in the store.
+is added. The record is the commit point: a restarted batch loads a stored result instead of
+screening again only when its record exists (a run killed between the two writes left a result
+nobody committed: it is screened again, and counted once). The records count completed
+screenings, so "nothing screened twice" is something one can check in the store.
 """
 
 from __future__ import annotations
@@ -43,11 +45,17 @@ def _rules_version(settings: Settings) -> str:
     return load_rules(settings.rules_file).version
 
 
+def _record_prefix(application_id: str, version: str) -> str:
+    return f"batch/screenings/{application_id}/{version}/"
+
+
 def stored_result(store: Store, settings: Settings, application_id: str, version: str | None) -> str | None:
     """The stored result JSON for this exact screening, if a previous run finished it."""
     if version is None:
         return None
     try:
+        if next(iter(store.list(_record_prefix(application_id, version))), None) is None:
+            return None  # never committed (killed between the result and its record)
         data = store.get(store_key(application_id, _rules_version(settings), version))
     except StoreError as exc:
         log.warning("store unavailable, screening %s again: %s", application_id, exc)
@@ -65,7 +73,7 @@ def record_screening(
     created = store.put_if_absent(key, result_json.encode())
     record = {"application_id": app_id, "version": version, "run": RUN_ID, "pid": os.getpid(), "at": time.time()}
     try:
-        store.put(f"batch/screenings/{app_id}/{version}/{RUN_ID}.json", json.dumps(record).encode())
+        store.put(f"{_record_prefix(app_id, version)}{RUN_ID}.json", json.dumps(record).encode())
     except BaseException:
         if created:  # no stored result without its record: the next run screens it again
             try:

@@ -87,9 +87,11 @@ class LocalStore:
 
     def list(self, prefix: str = "") -> Iterator[str]:
         base = Path(self.root)
-        if not base.exists():
+        folder = prefix.rpartition("/")[0]  # walk only below the prefix's folder, not the whole store
+        start = base / _check_key(folder) if folder else base
+        if not start.is_dir():
             return
-        for path in sorted(base.rglob("*")):
+        for path in sorted(start.rglob("*")):
             if path.is_file() and not path.name.startswith("."):
                 key = path.relative_to(base).as_posix()
                 if key.startswith(prefix):

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from procs import free_port
+from procs import free_port, kill_group
 
 UNPRIVILEGED = "nobody"
 
@@ -68,16 +68,7 @@ class PgServer:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGINT)  # "fast" shutdown: ends open sessions too
-                self.proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(timeout=10)
+        kill_group(self.proc, grace=15, first=signal.SIGINT)  # "fast" shutdown: ends open sessions too
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -11,7 +11,6 @@ flow's process when no ``PREFECT_API_URL`` is set) outlives a SIGKILLed parent â
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,25 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from procs import free_port, group_members
-
-
-def kill_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the process group, SIGKILL what is still there after ``grace`` seconds, reap."""
-    pgid = proc.pid
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if proc.poll() is not None and not group_members(pgid):
-                break
-            time.sleep(0.2)
-        if proc.poll() is not None and not group_members(pgid):
-            break
-    proc.wait(timeout=10)
+from procs import free_port, group_members, kill_group
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Processes as /proc shows them — shared by the server fixtures and the leftover check.
+"""Processes as /proc shows them, and stopping a server by its process group — shared by the
+server fixtures and the leftover check.
 
 Tests must prove that servers they start are gone afterwards; reading /proc (Linux) needs no
 extra package and sees processes of every user (when run as root, as CI does).
@@ -7,7 +8,10 @@ extra package and sees processes of every user (when run as root, as CI does).
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import time
 from dataclasses import dataclass
 
 
@@ -70,3 +74,22 @@ def group_members(pgid: int) -> list[int]:
 def children(ppid: int) -> dict[int, str]:
     """Live children of ``ppid``: pid → command line."""
     return {p.pid: p.cmdline for p in processes() if p.ppid == ppid and p.alive}
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 10.0, first: int = signal.SIGTERM) -> None:
+    """Send ``first`` to the process group led by ``proc`` (started with ``start_new_session``),
+    SIGKILL what is still there after ``grace`` seconds, reap: the group is gone on return."""
+    pgid = proc.pid
+    for sig, wait in ((first, grace), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if proc.poll() is not None and not group_members(pgid):
+                break
+            time.sleep(0.2)
+        if proc.poll() is not None and not group_members(pgid):
+            break
+    proc.wait(timeout=10)

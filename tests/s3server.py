@@ -9,13 +9,12 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from procs import free_port
+from procs import free_port, kill_group
 
 ACCESS_KEY = "yunshen-test"
 SECRET_KEY = "yunshen-test-secret-0123456789"
@@ -44,16 +43,7 @@ class S3Server:
         _wait_ready(self, timeout)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(timeout=10)
+        kill_group(self.proc)
 
     def client(self):  # noqa: ANN201
         from minio import Minio

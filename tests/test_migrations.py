@@ -167,10 +167,9 @@ def start_together(url: str, workdir: Path, n: int = 3) -> None:
         assert p.returncode == 0, err
 
 
-def test_servers_starting_together_on_a_new_database_migrate_it_once(tmp_path):
-    """Separate processes: the database's own lock (BEGIN IMMEDIATE) must serialise them."""
-    url = f"sqlite:///{tmp_path / 'web.db'}"
-    start_together(url, tmp_path)
+def assert_started_together_migrate_once(url: str, workdir: Path) -> None:
+    """Three processes open a new database at once: one revision recorded, schema = models."""
+    start_together(url, workdir)
     engine = make_engine(url, migrate=False)
     try:
         with engine.connect() as conn:
@@ -178,6 +177,11 @@ def test_servers_starting_together_on_a_new_database_migrate_it_once(tmp_path):
         assert current_revision(engine) == head_revision() and schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_servers_starting_together_on_a_new_database_migrate_it_once(tmp_path):
+    """Separate processes: the database's own lock (BEGIN IMMEDIATE) must serialise them."""
+    assert_started_together_migrate_once(f"sqlite:///{tmp_path / 'web.db'}", tmp_path)
 
 
 def test_database_url_from_the_option_else_the_environment_else_the_default(tmp_path, monkeypatch):

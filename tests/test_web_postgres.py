@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, inspect, text
 from pgserver import start_postgres
 from pipeline.web import cli_users_add, create_app
 from pipeline.web.db import Base, current_revision, downgrade, head_revision, make_engine, upgrade
-from test_migrations import schema_diff, start_together
+from test_migrations import assert_started_together_migrate_once, schema_diff
 from test_web import PASSWORD, contract_pdf, invoice_png, key_of, login, nanjing_result, wuxi_result
 
 pytestmark = pytest.mark.slow
@@ -129,12 +129,4 @@ def test_a_postgresql_database_made_before_migrations_is_adopted_and_guarded(pg)
 
 def test_servers_starting_together_on_postgresql_migrate_once(pg, tmp_path):
     """Separate processes: the advisory lock must serialise their migrations."""
-    url = pg.create_database(f"race{next(_names)}")
-    start_together(url, tmp_path)
-    engine = make_engine(url, migrate=False)
-    try:
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
-        assert current_revision(engine) == head_revision() and schema_diff(engine) == []
-    finally:
-        engine.dispose()
+    assert_started_together_migrate_once(pg.create_database(f"race{next(_names)}"), tmp_path)

@@ -58,6 +58,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
+
 YUNSHEN = [sys.executable, "-c", "from pipeline.cli import main; main()"]
 RUNS = ("cold-w1", "cold-w2", "warm-w1", "warm-w2", "reprocess", "report")
 
@@ -198,14 +200,7 @@ def run_report(intake: Path, out: Path, n_apps: int) -> float:
 
 
 def machine() -> dict[str, object]:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = psutil.virtual_memory().total / 2**30
     return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem, 1), "python": platform.python_version(),
             "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"), "load_start": os.getloadavg()}

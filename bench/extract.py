@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from classifiers.kinds import classify  # noqa: E402
 from classifiers.subdomains import map_pages  # noqa: E402
 from extractors.facts import ExtractionContext, extract_facts  # noqa: E402
@@ -198,15 +199,7 @@ def _markdown(title: str, body: list[list[str]]) -> str:
 
 
 def _machine() -> dict[str, str]:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"nproc": str(os.cpu_count()), "cpu": model,
+    return {"nproc": str(os.cpu_count()), "cpu": cpu_model(),
             "load": " ".join(f"{v:.2f}" for v in os.getloadavg())}
 
 
